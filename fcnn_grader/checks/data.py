@@ -1,0 +1,98 @@
+"""Checks of data.py: load_train_set(root) and make_train_loader(train_set, batch_size=100)."""
+
+from __future__ import annotations
+
+import torch
+
+from ..contract import BATCH_SIZE, TEST_SET_SIZE, TRAIN_SET_SIZE
+from ..feedback import CheckFailure, Finding, T
+from . import check, number_of
+
+
+def _image_finding(index: int, image: dict, want: torch.Tensor):
+    """None when the image is what ToTensor() gives, else what is wrong."""
+    where = T("where.item", i=index)
+    if image["kind"] != "tensor":
+        return Finding(where=where, expected=T("expected.image"), found=T("found.type", type=image["type"], repr=image["repr"]), hint=T("hint.to_tensor"))
+    value = image.get("value")
+    if image["shape"] != [1, 28, 28]:
+        return Finding(where=where, expected="(1, 28, 28)", found=tuple(image["shape"]), hint=T("hint.image_shape"))
+    if image["dtype"] != "float32":
+        return Finding(where=where, expected="float32", found=image["dtype"], hint=T("hint.to_tensor"))
+    if not torch.equal(value, want):
+        low, high = value.min().item(), value.max().item()
+        hint = T("hint.normalize") if low < 0 or high > 1 else T("hint.only_to_tensor")
+        return Finding(where=where, expected=T("expected.pixel_range"), found=T("found.pixel_range", low=f"{low:.3f}", high=f"{high:.3f}"), hint=hint)
+    return None
+
+
+@check("data", points=2, needs_data=True)
+def train_set(ctx):
+    """60,000 items: float32 images (1,28,28) in [0,1] as ToTensor() gives them, labels 0-9."""
+    root = ctx.session.data_root()
+    result = ctx.call("load_train_set", str(root))
+    train = ctx.session.split(True)
+    findings = []
+    length = result.get("length")
+    if length != TRAIN_SET_SIZE:
+        hint = T("hint.test_split") if length == TEST_SET_SIZE else None
+        findings.append(Finding(where="len(train_set)", expected=TRAIN_SET_SIZE, found=length, hint=hint))
+    images_ok = labels_ok = True
+    for index, item in sorted(result["items"].items()):
+        if len(item) != 2:
+            findings.append(Finding(where=T("where.item", i=index), expected=T("expected.item_pair"), found=len(item)))
+            images_ok = labels_ok = False
+            break
+        image, label = item
+        problem = _image_finding(index, image, train.images[index].cpu())
+        if problem:
+            images_ok = False
+            findings.append(problem)
+        want = int(train.labels[index])
+        got = number_of(label)
+        if got != want:
+            labels_ok = False
+            findings.append(Finding(where=T("where.label", i=index), expected=want, found=got if got is not None else label["repr"], hint=T("hint.target_transform")))
+        if findings:
+            break
+    ctx.set_parts([("60,000 items", length == TRAIN_SET_SIZE), ("images", images_ok), ("labels", labels_ok)])
+    if findings:
+        raise CheckFailure(T("fail.train_set"), findings)
+
+
+def _batch_findings(result: dict, train, size: int, label: str) -> list[Finding]:
+    batches = result["batches"]
+    if not batches:
+        return [Finding(where=label, expected=T("expected.batches", n=2), found=T("found.batches", n=0))]
+    for k, batch in enumerate(batches):
+        start = k * size
+        where = T("where.loader_batch", i=k + 1, label=label)
+        if len(batch) != 2 or batch[0]["kind"] != "tensor" or batch[1]["kind"] != "tensor":
+            return [Finding(where=where, expected=T("expected.batch_pair"), found=[b["type"] for b in batch])]
+        images, labels = batch
+        if images["shape"] != [size, 1, 28, 28] or labels["shape"] != [size]:
+            return [Finding(where=where, expected=f"({size}, 1, 28, 28), ({size},)", found=f"{tuple(images['shape'])}, {tuple(labels['shape'])}", hint=T("hint.batch_size", size=size))]
+        want_images = train.images[start : start + size].cpu()
+        want_labels = train.labels[start : start + size].cpu()
+        if not (torch.equal(images["value"], want_images) and torch.equal(labels["value"].to(torch.int64), want_labels)):
+            return [Finding(where=where, expected=T("expected.in_order", start=start, end=start + size - 1), found=T("found.other_items"), hint=T("hint.shuffle"))]
+    return []
+
+
+@check("data", points=2, needs_data=True)
+def train_loader(ctx):
+    """Batches of 100 in dataset order: the first is (100,1,28,28) and (100,); 600 of them."""
+    root = ctx.session.data_root()
+    train = ctx.session.split(True)
+    default = ctx.call("make_train_loader", str(root))
+    findings = _batch_findings(default, train, BATCH_SIZE, "make_train_loader(train_set)")
+    length = default.get("length")
+    expected_len = TRAIN_SET_SIZE // BATCH_SIZE
+    if length is not None and length != expected_len and not findings:
+        findings.append(Finding(where="len(loader)", expected=expected_len, found=length, hint=T("hint.drop_last")))
+    other = ctx.call("make_train_loader", str(root), batch_size=32)
+    other_findings = _batch_findings(other, train, 32, "make_train_loader(train_set, batch_size=32)")
+    ctx.set_parts([("batches of 100 in order", not findings), ("batch_size argument", not other_findings)])
+    findings += other_findings[:1]
+    if findings:
+        raise CheckFailure(T("fail.train_loader"), findings)

@@ -1,0 +1,326 @@
+"""Checks of network.py: the seed's Network, layer by layer.
+
+Every check loads the grader's weights into the student's Network (matched
+by shape), so results are compared number for number with the oracle.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import torch
+from hypothesis import example, given, strategies as st
+
+from .. import oracle
+from ..contract import BATCH_SIZE, LAYERS, NUM_PARAMETERS, PARAMETERS, SHAPE_POINTS, match_parameters
+from ..feedback import CheckFailure, Finding, T, failure_from_error
+from ..tracing import ACTIVATIONS, POOLS, ops_between
+from . import check, hypothesis_settings
+
+ATOL, RTOL = 1e-5, 1e-4  # float32, the same ops in another order or on another layout
+
+# What should happen between two layers, as the seed writes it.
+STAGES = {
+    # point: (previous layer, next layer, ops expected in between)
+    "pool1": ("conv1", "conv2", Counter({"relu": 1, "max_pool2d": 1})),
+    "pool2": ("conv2", "fc1", Counter({"relu": 1, "max_pool2d": 1})),
+    "fc2": ("fc1", "fc2", Counter({"relu": 1})),
+    "out": ("fc2", "out", Counter({"relu": 1})),
+    "output": ("out", None, Counter()),
+}
+
+
+def _layer_name(param: str) -> str:
+    return param.split(".")[0]
+
+
+def _expected_shape(point: str, n: int) -> list[int]:
+    return [n, *dict(SHAPE_POINTS)[point]]
+
+
+@check("network", points=2)
+def parameters(ctx):
+    """Five layers with weights, 32,998 parameters, the seed's shapes."""
+    params = ctx.call("inventory")["params"]
+    shapes = [tuple(p["shape"]) for p in params]
+    mapping, extra = match_parameters(shapes)
+    findings = []
+    for i, (name, shape) in enumerate(PARAMETERS):
+        if i in mapping:
+            continue
+        # What the student has where the seed has this parameter, if anything.
+        instead = params[i] if i < len(params) and i in extra else None
+        findings.append(
+            Finding(
+                where=name,
+                expected=list(shape),
+                found=T("found.param", name=instead["name"], shape=instead["shape"]) if instead else T("found.nothing"),
+                hint=_param_hint(name, instead),
+            )
+        )
+    mentioned = {params[i]["name"] for i in range(len(PARAMETERS)) if i < len(params) and i not in mapping and i in extra}
+    for j in extra:
+        if params[j]["name"] not in mentioned:
+            findings.append(
+                Finding(where=params[j]["name"], expected=T("expected.no_param"), found=params[j]["shape"], hint=T("hint.extra_param"))
+            )
+    frozen = [params[j]["name"] for j in mapping.values() if not params[j]["requires_grad"]]
+    if frozen:
+        findings.append(Finding(where=", ".join(frozen), expected="requires_grad=True", found="requires_grad=False", hint=T("hint.frozen")))
+    total = sum(math.prod(s) for s in shapes)
+    if total != NUM_PARAMETERS and findings:
+        findings.append(Finding(where=T("where.total_params"), expected=NUM_PARAMETERS, found=total))
+    layer_ok = [
+        (layer, all(i in mapping for i, (n, _) in enumerate(PARAMETERS) if _layer_name(n) == layer))
+        for layer, _, _ in LAYERS
+    ]
+    ctx.set_parts(layer_ok + [("no extra parameters", not extra), ("trainable", not frozen)])
+    if findings:
+        raise CheckFailure(T("fail.parameters", count=len(params), total=total), findings)
+
+
+_LAYER_CODE = {
+    "conv1": "nn.Conv2d(in_channels=1, out_channels=6, kernel_size=5)",
+    "conv2": "nn.Conv2d(in_channels=6, out_channels=12, kernel_size=5)",
+    "fc1": "nn.Linear(in_features=12*4*4, out_features=120)",
+    "fc2": "nn.Linear(in_features=120, out_features=60)",
+    "out": "nn.Linear(in_features=60, out_features=10)",
+}
+
+
+def _param_hint(name: str, instead: dict | None):
+    layer = _layer_name(name)
+    if layer == "fc1" and instead and len(instead["shape"]) == 2 and instead["shape"][0] == 120:
+        return T("hint.fc1_in_features", found=instead["shape"][1])
+    return T("hint.layer_def", layer=layer, code=_LAYER_CODE[layer])
+
+
+def _forward(ctx, weights, images, **kwargs) -> dict:
+    result = ctx.runner.forward(weights, images, **kwargs)
+    error = result.get("error")
+    if error and error.get("kind") != "exception":
+        raise failure_from_error(error)  # not implemented, missing, weights don't fit...
+    return result
+
+
+@check("network", points=3)
+def layer_shapes(ctx):
+    """The shape after each layer for a batch of 100: conv1 [100,6,24,24] ... out [100,10]."""
+    weights = oracle.initial_weights()
+    images, _ = oracle.random_batch(BATCH_SIZE, seed=1)
+    result = _forward(ctx, weights, images, trace=True)
+    seen = result["points"]
+    findings, parts, unreached = [], [], []
+    for point, _ in SHAPE_POINTS:
+        expected = _expected_shape(point, BATCH_SIZE)
+        got = seen.get(point, {}).get("shape")
+        parts.append((point, got == expected))
+        if got is None:
+            unreached.append(point)
+        elif got != expected:
+            findings.append(
+                Finding(where=T(f"point.{point}"), expected=expected, found=got, hint=_shape_hint(point, got, result["ops"]))
+            )
+    ctx.set_parts(parts)
+    if unreached and not findings and result.get("error") is None:
+        findings.append(Finding(where=T(f"point.{unreached[0]}"), expected=_expected_shape(unreached[0], BATCH_SIZE), found=T("found.not_reached")))
+    if findings or result.get("error"):
+        headline = T("fail.layer_shapes", n=BATCH_SIZE)
+        if result.get("error"):
+            stopped = T("fail.forward_stopped", points=", ".join(unreached)) if unreached else None
+            failure = failure_from_error(result["error"])
+            raise CheckFailure(headline, findings, error=result["error"], hint=failure.hint or stopped)
+        raise CheckFailure(headline, findings)
+
+
+def _shape_hint(point: str, got: list[int], ops: list[dict]):
+    n = BATCH_SIZE
+    if point == "pool1" and got == [n, 6, 24, 24]:
+        return T("hint.missing_pool", layer="conv1")
+    if point == "pool2" and got == [n, 12, 8, 8]:
+        return T("hint.missing_pool", layer="conv2")
+    if point == "conv1" and got[2:] == [28, 28]:
+        return T("hint.conv_padding", layer="conv1")
+    if point in ("flatten", "pool2") and len(got) == 2 and got[0] != n:
+        return T("hint.flatten_batch")
+    if point == "flatten" and len(got) != 2:
+        return T("hint.missing_flatten")
+    if point == "output" and got != [n, 10]:
+        return T("hint.output_changed")
+    return None
+
+
+@check("network", points=3)
+def logits(ctx):
+    """With the grader's weights, forward returns the seed's logits for a batch of 100."""
+    weights = oracle.initial_weights()
+    images, _ = oracle.random_batch(BATCH_SIZE, seed=2)
+    result = _forward(ctx, weights, images, trace=True, values=True)
+    if result.get("error"):
+        raise failure_from_error(result["error"])
+    output = result["output"]
+    expected = oracle.points(weights, images, ctx.device)
+    if output["kind"] != "tensor" or output.get("value") is None:
+        raise CheckFailure(T("fail.logits_not_tensor"), [Finding(where="forward", expected=T("expected.logits", n=BATCH_SIZE), found=output["repr"])])
+    got = output["value"]
+    if list(got.shape) == [BATCH_SIZE, 10] and torch.allclose(got, expected["output"], atol=ATOL, rtol=RTOL):
+        return
+    raise CheckFailure(T("fail.logits"), [_diagnose_values(result, expected)])
+
+
+def _diagnose_values(result: dict, expected: dict) -> Finding:
+    """Where the student's numbers first part from the seed's, and why, if the ops tell."""
+    seen = result["points"]
+    previous = None
+    for point, _ in SHAPE_POINTS:
+        value = seen.get(point, {}).get("value")
+        want = expected[point]
+        if value is None:
+            previous = point
+            continue
+        same = list(value.shape) == list(want.shape) and torch.allclose(value, want, atol=ATOL, rtol=RTOL)
+        if not same:
+            return Finding(
+                where=T("where.between", before=T(f"point.{previous}") if previous else T("point.input"), after=T(f"point.{point}")),
+                expected=_describe_tensor(want),
+                found=_describe_tensor(value),
+                hint=_value_hint(point, value, want, result["ops"]),
+            )
+        previous = point
+    output = seen.get("output", {}).get("value")
+    return Finding(where="forward", expected=_describe_tensor(expected["output"]), found=_describe_tensor(output) if output is not None else "?")
+
+
+def _describe_tensor(t) -> str:
+    t = t.float()
+    return f"{list(t.shape)}, mean {t.mean().item():.4f}, min {t.min().item():.4f}, max {t.max().item():.4f}"
+
+
+def _value_hint(point: str, value, want, ops: list[dict]):
+    if point == "output":
+        after = ops_between(ops, "out", None)
+        if {"softmax", "log_softmax"} & set(after):
+            return T("hint.softmax_output", op=next(op for op in after if op in ("softmax", "log_softmax")))
+        if set(after) & ACTIVATIONS:
+            return T("hint.relu_output", op=next(op for op in after if op in ACTIVATIONS))
+        return T("hint.output_changed")
+    if point == "flatten" and list(value.shape) == list(want.shape):
+        if torch.allclose(value.flatten().sort().values, want.flatten().sort().values, atol=ATOL):
+            return T("hint.reshape_mixes")
+    if point in STAGES:
+        before, after, wanted = STAGES[point]
+        have = Counter(op for op in ops_between(ops, before, after) if op in ACTIVATIONS | POOLS)
+        missing = wanted - have
+        extra = have - wanted
+        if missing or extra:
+            return T(
+                "hint.stage_ops",
+                before=before,
+                after=after or "return",
+                wanted=", ".join(sorted(wanted.elements())) or "-",
+                have=", ".join(sorted(have.elements())) or "-",
+            )
+    if point == "flatten":
+        return T("hint.reshape_mixes")
+    return T("hint.values_differ", point=T(f"point.{point}"))
+
+
+@check("network", points=2)
+def any_batch_size(ctx):
+    """forward gives (N,10) for any batch size N, not only 100."""
+    weights = oracle.initial_weights()
+
+    @hypothesis_settings(max_examples=8)
+    @given(n=st.integers(min_value=1, max_value=256))
+    @example(n=1)
+    @example(n=BATCH_SIZE)
+    def run(n):
+        images, _ = oracle.random_batch(n, seed=1000 + n)
+        result = _forward(ctx, weights, images)
+        if result.get("error"):
+            failure = failure_from_error(result["error"], context=T("context.batch_of", n=n))
+            if n != BATCH_SIZE and failure.hint is None:
+                failure.hint = T("hint.hard_coded_batch")
+            raise failure
+        output = result["output"]
+        shape = output.get("shape")
+        if shape != [n, 10]:
+            raise CheckFailure(
+                T("fail.any_batch_size", n=n),
+                [Finding(where="forward", expected=[n, 10], found=shape or output["repr"], hint=T("hint.hard_coded_batch") if shape and shape[0] != n else None)],
+            )
+
+    run()
+
+
+@check("network", points=2)
+def batch_independence(ctx):
+    """Sample i's logits do not change when the other samples of the batch change."""
+    weights = oracle.initial_weights()
+    images, _ = oracle.random_batch(16, seed=3)
+    others, _ = oracle.random_batch(16, seed=4)
+    findings = []
+    for keep in (0, 15):
+        changed = others.clone()
+        changed[keep] = images[keep]
+        a, b = (_forward(ctx, weights, x) for x in (images, changed))
+        for r in (a, b):
+            if r.get("error"):
+                raise failure_from_error(r["error"])
+        va, vb = a["output"].get("value"), b["output"].get("value")
+        if va is None or vb is None or va.shape != vb.shape or va.dim() != 2:
+            raise CheckFailure(T("fail.logits_not_tensor"), [Finding(where="forward", expected=T("expected.logits", n=16), found=a["output"]["repr"])])
+        if not torch.allclose(va[keep], vb[keep], atol=ATOL, rtol=RTOL):
+            findings.append(
+                Finding(
+                    where=T("where.sample", i=keep),
+                    expected=T("expected.same_logits"),
+                    found=T("found.max_change", change=f"{(va[keep] - vb[keep]).abs().max().item():.4g}"),
+                    hint=T("hint.batch_mixing"),
+                )
+            )
+    ctx.set_parts([("first sample", not any(f.where.params.get("i") == 0 for f in findings)),
+                   ("last sample", not any(f.where.params.get("i") == 15 for f in findings))])
+    if findings:
+        raise CheckFailure(T("fail.batch_independence"), findings)
+
+
+@check("network", points=2)
+def gradients(ctx):
+    """No .grad before backward; after it every parameter has a finite gradient of its shape."""
+    weights = oracle.initial_weights()
+    images, labels = oracle.random_batch(BATCH_SIZE, seed=5)
+    result = ctx.call("gradients", weights, images, labels)
+    if "output" in result and "grads" not in result:
+        raise CheckFailure(T("fail.logits_not_tensor"), [Finding(where="forward", expected=T("expected.logits", n=BATCH_SIZE), found=result["output"]["repr"])])
+    names, shapes = result["names"], result["shapes"]
+    mapping, _ = match_parameters([tuple(s) for s in shapes])
+    label = {j: PARAMETERS[i][0] for i, j in mapping.items()}
+    findings, parts = [], []
+    early = [label.get(j, names[j]) for j, had in enumerate(result["before"]) if had]
+    if early:
+        findings.append(Finding(where=", ".join(early), expected=T("expected.no_grad_yet"), found=T("found.grad_already"), hint=T("hint.backward_in_forward")))
+    parts.append(("no gradient before backward", not early))
+    if not result.get("loss_requires_grad"):
+        where = result.get("grad_off")
+        raise CheckFailure(
+            T("fail.no_graph"),
+            findings + [Finding(where="loss.backward()", expected=T("expected.graph"), found=T("found.no_graph"),
+                                hint=T("hint.grad_disabled_at", where=where) if where else T("hint.grad_disabled"))],
+        )
+    for j, grad in enumerate(result["grads"]):
+        name = label.get(j, names[j])
+        if grad is None:
+            findings.append(Finding(where=name, expected=T("expected.grad", shape=shapes[j]), found=T("found.no_grad"), hint=T("hint.no_grad", layer=_layer_name(name))))
+        elif list(grad.shape) != shapes[j]:
+            findings.append(Finding(where=name, expected=T("expected.grad", shape=shapes[j]), found=list(grad.shape)))
+        elif not torch.isfinite(grad).all():
+            findings.append(Finding(where=name, expected=T("expected.finite"), found=T("found.not_finite"), hint=T("hint.not_finite")))
+        else:
+            parts.append((name, True))
+            continue
+        parts.append((name, False))
+    ctx.set_parts(parts)
+    if findings:
+        raise CheckFailure(T("fail.gradients"), findings)

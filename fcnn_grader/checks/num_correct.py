@@ -1,0 +1,145 @@
+"""Checks of metrics.py: get_num_correct(preds, labels) -> int."""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import given, strategies as st
+
+from .. import oracle
+from ..feedback import CheckFailure, Finding, T, failure_from_error
+from . import check, hypothesis_settings, number_of
+
+
+def _small():
+    preds = torch.tensor(
+        [
+            [0.1, 0.0, 0.2, 2.0, 0.3, 0.0, 0.1, 0.0, 0.0, 0.2],  # argmax 3
+            [0.0, 1.5, 0.2, 0.1, 0.0, 0.3, 0.0, 0.4, 0.1, 0.0],  # argmax 1
+            [0.9, 0.1, 0.2, 0.1, 0.3, 0.0, 0.2, 0.1, 0.0, 0.0],  # argmax 0
+            [0.0, 0.2, 0.1, 0.0, 0.1, 0.0, 0.3, 1.1, 0.0, 0.2],  # argmax 7
+        ]
+    )
+    return preds, torch.tensor([3, 1, 4, 1])  # 2 correct
+
+
+def _square():
+    """10 images, 10 classes: argmax over dim=0 gives a plausible but wrong count."""
+    gen = torch.Generator().manual_seed(7)
+    preds = torch.randn(10, 10, generator=gen)
+    labels = preds.argmax(dim=1).clone()
+    labels[7:] = (labels[7:] + 1) % 10  # 7 correct
+    return preds, labels
+
+
+def _batch():
+    """Logits of the seed's network for a batch of 100, as during training (requires grad)."""
+    images, labels = oracle.random_batch(100, seed=21)
+    preds = oracle.network(oracle.initial_weights())(images).detach()
+    return preds, labels
+
+
+def _all_correct():
+    preds = torch.randn(20, 10, generator=torch.Generator().manual_seed(8))
+    return preds, preds.argmax(dim=1)
+
+
+def _none_correct():
+    preds = torch.randn(20, 10, generator=torch.Generator().manual_seed(9))
+    return preds, (preds.argmax(dim=1) + 1) % 10
+
+
+CASES = {
+    "4 images, 2 correct": (_small, False),
+    "10 images x 10 classes": (_square, False),
+    "a batch of 100 logits that require grad": (_batch, True),
+    "20 images, all correct": (_all_correct, False),
+    "20 images, none correct": (_none_correct, False),
+}
+
+
+def mistaken_counts(preds: torch.Tensor, labels: torch.Tensor) -> list[tuple[str, float]]:
+    """What the usual mistakes return on these inputs, to name the one a student made."""
+    out = []
+    n = len(labels)
+    right = oracle.num_correct(preds, labels)
+    if preds.shape[0] == preds.shape[1]:
+        out.append(("hint.argmax_dim", int(preds.argmax(dim=0).eq(labels).sum())))
+    out.append(("hint.argmax_flat", int(preds.argmax().eq(labels).sum())))
+    out.append(("hint.max_values", int(preds.max(dim=1).values.eq(labels).sum())))
+    out.append(("hint.count_fraction", right / n))
+    out.append(("hint.count_wrong", n - right))
+    return out
+
+
+def _hint_for(got, preds, labels):
+    for key, value in mistaken_counts(preds, labels):
+        if got is not None and abs(got - value) < 1e-9 and value != oracle.num_correct(preds, labels):
+            return T(key)
+    return None
+
+
+def _count(ctx, preds, labels, requires_grad, context):
+    result = ctx.runner.num_correct(preds, labels, requires_grad=requires_grad)
+    if result.get("error"):
+        raise failure_from_error(result["error"], context=context)
+    return result["returned"]
+
+
+@check("num_correct", points=3)
+def crafted_inputs(ctx):
+    """The right count on hand-made cases, including ones where argmax over dim=0 looks plausible."""
+    findings, parts = [], []
+    for name, (make, requires_grad) in CASES.items():
+        preds, labels = make()
+        returned = _count(ctx, preds, labels, requires_grad, T("context.case", case=name))
+        got = number_of(returned)
+        want = oracle.num_correct(preds, labels)
+        ok = got is not None and got == want
+        parts.append((name, ok))
+        if not ok:
+            findings.append(
+                Finding(where=name, expected=want, found=got if got is not None else returned["repr"], hint=_hint_for(got, preds, labels))
+            )
+    ctx.set_parts(parts)
+    if findings:
+        raise CheckFailure(T("fail.num_correct"), findings)
+
+
+@check("num_correct", points=1)
+def returns_int(ctx):
+    """The count is a Python int (use .item()), not a tensor, float or numpy number."""
+    preds, labels = _small()
+    returned = _count(ctx, preds, labels, False, None)
+    if returned["kind"] == "int":
+        return
+    hint = {
+        "tensor": T("hint.return_item"),
+        "float": T("hint.return_float_count"),
+        "bool": T("hint.return_bool"),
+    }.get(returned["kind"], T("hint.return_int"))
+    raise CheckFailure(
+        T("fail.returns_int"),
+        [Finding(where="get_num_correct", expected=T("expected.int"), found=T("found.type", type=returned["type"], repr=returned["repr"]), hint=hint)],
+    )
+
+
+@check("num_correct", points=2)
+def random_inputs(ctx):
+    """Agrees with preds.argmax(dim=1).eq(labels).sum() on generated batches of 1 to 300."""
+
+    @hypothesis_settings(max_examples=25)
+    @given(n=st.integers(min_value=1, max_value=300), seed=st.integers(min_value=0, max_value=2**31 - 1))
+    def run(n, seed):
+        gen = torch.Generator().manual_seed(seed)
+        preds = torch.randn(n, 10, generator=gen)
+        labels = torch.randint(0, 10, (n,), generator=gen)
+        context = T("context.batch_of", n=n)
+        got = number_of(_count(ctx, preds, labels, False, context))
+        want = oracle.num_correct(preds, labels)
+        if got != want:
+            raise CheckFailure(
+                T("fail.num_correct"),
+                [Finding(where=T("context.batch_of", n=n), expected=want, found=got, hint=_hint_for(got, preds, labels))],
+            )
+
+    run()

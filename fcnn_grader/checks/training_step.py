@@ -1,0 +1,170 @@
+"""Checks of training_step.py, run on the grader's own network and Adam.
+
+Using the oracle network keeps the exercise on its own: a broken Network
+does not fail these checks.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .. import oracle
+from ..contract import BATCH_SIZE
+from ..feedback import CheckFailure, Finding, T, failure_from_error
+from . import check, number_of
+
+# Update distance (see oracle.update_distance) under which two trainings agree.
+# Correct variants measure below 1e-6 on CPU; the mistakes replayed in MISTAKES
+# measure above 0.1 (tests/test_thresholds.py keeps both true).
+SAME_TRAINING = 1e-3
+LOSS_RTOL = 1e-4
+
+
+def batches(count: int, seed: int = 100):
+    return [oracle.random_batch(BATCH_SIZE, seed=seed + i) for i in range(count)]
+
+
+def run_steps(ctx, weights, data, context=None) -> list[dict]:
+    result = ctx.runner.training_step(weights, data)
+    if result.get("error"):
+        raise failure_from_error(result["error"], context=context)
+    return result["steps"]
+
+
+def matching_mistake(weights, data, got_weights, step: int, device) -> str | None:
+    """The replayed mistake whose weights after ``step`` steps match the student's."""
+    start = oracle.initial_weights()
+    for mistake in oracle.MISTAKES:
+        replay = oracle.train_steps(weights, data[: step + 1], device, mistake=mistake)
+        if oracle.update_distance(got_weights, replay[step]["weights"], start) < SAME_TRAINING:
+            return mistake
+    return None
+
+
+def _loss_value(returned: dict):
+    value = number_of(returned)
+    return None if value is None else float(value)
+
+
+@check("training_step", points=2)
+def returns_loss(ctx):
+    """Returns the batch's loss before the update, as a Python float."""
+    weights = oracle.initial_weights()
+    data = batches(1)
+    step = run_steps(ctx, weights, data)[0]
+    returned = step["returned"]
+    expected = oracle.cross_entropy(weights, *data[0], ctx.device)
+    got = _loss_value(returned)
+    is_float = returned["kind"] == "float"
+    right = got is not None and abs(got - expected) <= LOSS_RTOL * abs(expected)
+    ctx.set_parts([("a Python float", is_float), ("the loss before the update", right)])
+    findings = []
+    if not right:
+        after = oracle.cross_entropy(step["weights"], *data[0], ctx.device)
+        if returned["kind"] in ("other",) and returned["type"] == "NoneType":
+            hint = T("hint.return_nothing")
+        elif got is not None and abs(got - expected * BATCH_SIZE) <= LOSS_RTOL * expected * BATCH_SIZE:
+            hint = T("hint.summed_loss")
+        elif got is not None and abs(got - after) <= LOSS_RTOL * abs(after):
+            hint = T("hint.loss_after_update")
+        else:
+            hint = None
+        findings.append(Finding(where=T("where.returned"), expected=f"{expected:.6f}", found=returned["repr"] if got is None else f"{got:.6f}", hint=hint))
+    if not is_float:
+        hint = T("hint.return_item") if returned["kind"] == "tensor" else T("hint.return_float")
+        findings.append(Finding(where=T("where.returned_type"), expected="float", found=T("found.type", type=returned["type"], repr=returned["repr"]), hint=hint))
+    if findings:
+        raise CheckFailure(T("fail.returns_loss"), findings)
+
+
+@check("training_step", points=3)
+def loss_decreases(ctx):
+    """On the same batch, the loss after training_step is lower than before (seed: 2.3017 -> 2.2768)."""
+    weights = oracle.initial_weights()
+    data = batches(1)
+    step = run_steps(ctx, weights, data)[0]
+    before = oracle.cross_entropy(weights, *data[0], ctx.device)
+    after = oracle.cross_entropy(step["weights"], *data[0], ctx.device)
+    if after < before:
+        return
+    unchanged = all(torch.equal(a, b) for a, b in zip(step["weights"], weights))
+    if unchanged:
+        no_grads = all(g is None for g in step["grads"])
+        hint = T("hint.no_backward") if no_grads else T("hint.no_step")
+        found = T("found.weights_unchanged")
+    else:
+        hint = T("hint.loss_up")
+        found = f"{before:.4f} -> {after:.4f}"
+    raise CheckFailure(
+        T("fail.loss_decreases"),
+        [Finding(where=T("where.same_batch"), expected=T("expected.lower_loss", before=f"{before:.4f}"), found=found, hint=hint)],
+    )
+
+
+@check("training_step", points=2)
+def computes_gradients(ctx):
+    """After each call every parameter holds the gradient of this batch's loss, and only of this batch."""
+    weights = oracle.initial_weights()
+    data = batches(2)
+    steps = run_steps(ctx, weights, data)
+    expected = oracle.train_steps(weights, data, ctx.device)
+    findings, parts = [], []
+    for k, (got, want) in enumerate(zip(steps, expected)):
+        grads = got["grads"]
+        if all(g is None for g in grads):
+            findings.append(Finding(where=T("where.after_call", k=k + 1), expected=T("expected.grads"), found=T("found.no_grads"), hint=T("hint.no_backward")))
+            parts.append((f"call {k + 1}", False))
+            break
+        bad = [
+            name
+            for name, g, w in zip(oracle.PARAMETER_NAMES, grads, want["grads"])
+            if g is None or not torch.allclose(g, w, atol=1e-6, rtol=1e-3)
+        ]
+        parts.append((f"call {k + 1}", not bad))
+        if bad:
+            accumulated = k > 0 and all(
+                g is not None and torch.allclose(g, w + p, atol=1e-6, rtol=1e-3)
+                for g, w, p in zip(grads, want["grads"], expected[k - 1]["grads"])
+            )
+            findings.append(
+                Finding(
+                    where=T("where.after_call", k=k + 1),
+                    expected=T("expected.grads_of_batch"),
+                    found=T("found.grads_differ", names=", ".join(bad[:4]) + (" ..." if len(bad) > 4 else "")),
+                    hint=T("hint.no_zero_grad") if accumulated else None,
+                )
+            )
+            break
+    ctx.set_parts(parts)
+    if findings:
+        raise CheckFailure(T("fail.computes_gradients"), findings)
+
+
+@check("training_step", points=3)
+def matches_reference(ctx):
+    """Four steps in a row give the seed's losses and weights, from the same start and batches."""
+    weights = oracle.initial_weights()
+    data = batches(4)
+    steps = run_steps(ctx, weights, data)
+    expected = oracle.train_steps(weights, data, ctx.device)
+    start = oracle.initial_weights()
+    parts = []
+    for k, (got, want) in enumerate(zip(steps, expected)):
+        distance = oracle.update_distance(got["weights"], want["weights"], start)
+        ok = distance < SAME_TRAINING
+        parts.append((f"step {k + 1}", ok))
+        if not ok:
+            ctx.set_parts(parts + [(f"step {j + 1}", False) for j in range(k + 1, len(expected))])
+            mistake = matching_mistake(weights, data, got["weights"], k, ctx.device)
+            raise CheckFailure(
+                T("fail.matches_reference", k=k + 1),
+                [
+                    Finding(
+                        where=T("where.after_step", k=k + 1),
+                        expected=T("expected.reference_weights"),
+                        found=T("found.distance", distance=f"{distance:.3g}"),
+                        hint=T(f"hint.mistake.{mistake}") if mistake else T("hint.diverged"),
+                    )
+                ],
+            )
+    ctx.set_parts(parts)

@@ -1,0 +1,185 @@
+"""What a failing check tells the student: expected, found, where, likely mistake.
+
+Checks raise CheckFailure holding messages by key (see messages.py), so the
+same failure can be shown in English or Chinese, on the terminal, in
+results.json and in the HTML report. No torch here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .messages import MESSAGES
+
+
+class T:
+    """A message by key, rendered later in the chosen language."""
+
+    __slots__ = ("key", "params")
+
+    def __init__(self, key: str, **params):
+        if key not in MESSAGES:
+            raise KeyError(f"no message {key!r}")
+        self.key = key
+        self.params = params
+
+    def render(self, lang: str = "en") -> str:
+        template = MESSAGES[self.key].get(lang) or MESSAGES[self.key]["en"]
+        return template.format(**{k: render(v, lang) for k, v in self.params.items()})
+
+    def __repr__(self) -> str:
+        return f"T({self.key!r}, {self.params!r})"
+
+
+def render(value, lang: str = "en") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, T):
+        return value.render(lang)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+@dataclass
+class Finding:
+    """One thing that is wrong, said in four parts."""
+
+    where: object
+    expected: object = None
+    found: object = None
+    hint: object = None
+
+    def as_dict(self, lang: str) -> dict:
+        return {k: render(getattr(self, k), lang) for k in ("where", "expected", "found", "hint")}
+
+
+@dataclass
+class CheckFailure(Exception):
+    """A check's verdict: the submission does not do what the seed does."""
+
+    headline: object
+    findings: list[Finding] = field(default_factory=list)
+    error: dict | None = None  # an error record from the runner, when student code failed
+    hint: object = None
+
+    def __post_init__(self):
+        super().__init__(render(self.headline))
+
+    def summary(self, lang: str = "en") -> str:
+        """One line for the short test summary."""
+        if self.findings:
+            f = self.findings[0]
+            parts = [render(f.where, lang)]
+            if f.expected is not None:
+                parts.append(f"{T('label.expected').render(lang)} {render(f.expected, lang)}")
+            if f.found is not None:
+                parts.append(f"{T('label.found').render(lang)} {render(f.found, lang)}")
+            return ": ".join(parts[:1]) + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "")
+        return render(self.headline, lang)
+
+    def lines(self, lang: str = "en") -> list[str]:
+        """The whole message, as lines for the terminal and the reports."""
+        label = {k: T(f"label.{k}").render(lang) for k in ("where", "expected", "found", "hint")}
+        width = max(len(v) for v in label.values()) + 1
+        out = [render(self.headline, lang)]
+        for finding in self.findings:
+            out.append("")
+            for key in ("where", "expected", "found", "hint"):
+                value = getattr(finding, key)
+                if value is not None:
+                    text = render(value, lang).splitlines() or [""]
+                    out.append(f"  {(label[key] + ':').ljust(width)} {text[0]}")
+                    out.extend(f"  {' ' * width} {line}" for line in text[1:])
+        if self.error is not None:
+            out.append("")
+            out.extend("  " + line for line in error_lines(self.error, lang))
+        if self.hint is not None:
+            out.append("")
+            out.append(f"  {label['hint']}: {render(self.hint, lang)}")
+        return out
+
+    def text(self, lang: str = "en") -> str:
+        return "\n".join(self.lines(lang))
+
+
+# ----- student errors --------------------------------------------------------------------
+
+
+def error_lines(record: dict, lang: str) -> list[str]:
+    """The student's traceback, their frames only, then the exception line."""
+    kind = record.get("kind")
+    if kind not in ("exception", "exit") or not record.get("frames") and not record.get("text"):
+        return []
+    out = [T("traceback.title").render(lang)]
+    for frame in record.get("frames", []):
+        out.append(f'  File "{frame["file"]}", line {frame["line"]}, in {frame["function"]}')
+        if frame.get("code"):
+            out.append(f"    {frame['code']}")
+    out.append(record.get("text") or f"{record.get('type')}: {record.get('message')}")
+    return out
+
+
+# (pattern in the exception text, hint key): the mistakes the course sees most.
+_ERROR_HINTS = [
+    (r"does not require grad and does not have a grad_fn", "hint.grad_disabled"),
+    (r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", "hint.matmul_shapes"),
+    (r"shape '\[100, ", "hint.hard_coded_batch"),
+    (r"is invalid for input of size", "hint.reshape_size"),
+    (r"view size is not compatible with input tensor's size and stride", "hint.use_reshape"),
+    (r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)", "hint.batch_mismatch"),
+    (r"Trying to backward through the graph a second time", "hint.second_backward"),
+    (r"Can't call numpy\(\) on Tensor that requires grad", "hint.numpy_requires_grad"),
+    (r"can't convert cuda", "hint.numpy_cuda"),
+    (r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)", "hint.argmax_dim"),
+    (r"expected scalar type Long but found Float", "hint.labels_dtype"),
+    (r"modified by an inplace operation", "hint.inplace"),
+    (r"Expected (3D \(unbatched\) or )?4D|Expected 4-dimensional input", "hint.conv_input"),
+    (r"a Tensor with \d+ elements cannot be converted to Scalar|only one element tensors", "hint.item_on_batch"),
+    (r"Expected all tensors to be on the same device", "hint.same_device"),
+    (r"object is not callable|missing \d+ required positional argument", None),
+]
+
+
+def error_hint(record: dict):
+    """A likely mistake for an error record, or None."""
+    text = f"{record.get('type', '')}: {record.get('message', '')}"
+    if record.get("grad_off") and "grad" in text:
+        return T("hint.grad_disabled_at", where=record["grad_off"])
+    for pattern, key in _ERROR_HINTS:
+        match = re.search(pattern, text)
+        if match and key:
+            if key == "hint.matmul_shapes":
+                return T(key, got=match.group(2), want=match.group(3))
+            if key == "hint.batch_mismatch":
+                return T(key, got=match.group(1), want=match.group(2))
+            return T(key)
+    return None
+
+
+def failure_from_error(record: dict, context: object = None) -> CheckFailure:
+    """The CheckFailure for a problem in student code (runner error record)."""
+    kind = record.get("kind")
+    where = record.get("where") or "?"
+    if kind == "not_implemented":
+        return CheckFailure(T("error.not_implemented", where=where))
+    if kind == "missing_file":
+        return CheckFailure(T("error.missing_file", file=record["file"]))
+    if kind == "missing_function":
+        return CheckFailure(T("error.missing_function", file=record["file"], name=record["name"]))
+    if kind == "not_a_module":
+        return CheckFailure(T("error.not_a_module", type=record["type"]))
+    if kind == "weights_mismatch":
+        return CheckFailure(T("error.weights_mismatch"))
+    if kind in ("timeout", "memory", "crash", "output", "protocol"):
+        return CheckFailure(T(f"error.{kind}", **record.get("params", {})))
+    if kind == "exit":
+        return CheckFailure(T("error.exit", where=where), error=record)
+    headline_key = "error.at_import" if record.get("at_import") else "error.exception"
+    headline = T(headline_key, type=record.get("type", "Exception"), where=where)
+    if context is not None:
+        headline = T("error.in_context", error=headline, context=context)
+    return CheckFailure(headline, error=record, hint=error_hint(record))

@@ -1,0 +1,400 @@
+"""Every sentence the grader says, in English and Simplified Chinese.
+
+Keys are grouped by role: check.* (what a check verifies), fail.* (the
+headline of a failure), where.*/expected.*/found.* (the parts of a finding),
+hint.* (the likely mistake), error.* (problems running student code).
+Code snippets stay in English in both languages.
+"""
+
+from __future__ import annotations
+
+_M: dict[str, tuple[str, str]] = {
+    # ----- labels of a finding -----
+    "label.where": ("where", "位置"),
+    "label.expected": ("expected", "期望"),
+    "label.found": ("found", "实际"),
+    "label.hint": ("likely mistake", "可能的错误"),
+    "traceback.title": ("Traceback (your code only):", "Traceback（只显示你的代码）："),
+    # ----- what each check verifies -----
+    "check.data.train_set": (
+        "load_train_set gives the 60,000 training images as ToTensor() makes them",
+        "load_train_set 返回 60,000 张训练图像，与 ToTensor() 的结果一致",
+    ),
+    "check.data.train_loader": (
+        "make_train_loader gives batches of 100 in dataset order",
+        "make_train_loader 按数据集顺序给出大小为 100 的批次",
+    ),
+    "check.network.parameters": (
+        "the network has the seed's five layers and 32,998 parameters",
+        "网络包含课程中的五个层，共 32,998 个参数",
+    ),
+    "check.network.layer_shapes": (
+        "the output shape of every layer for a batch of 100 images",
+        "一批 100 张图像经过每一层后的输出形状",
+    ),
+    "check.network.logits": (
+        "with the grader's weights, forward returns the seed's logits",
+        "使用评分器的权重时，forward 返回与课程相同的 logits",
+    ),
+    "check.network.any_batch_size": (
+        "forward works for any batch size, not only 100",
+        "forward 适用于任意批大小，而不仅仅是 100",
+    ),
+    "check.network.batch_independence": (
+        "each image's logits depend on that image only",
+        "每张图像的 logits 只取决于这张图像本身",
+    ),
+    "check.network.gradients": (
+        "after loss.backward() every parameter has a gradient",
+        "调用 loss.backward() 之后，每个参数都有梯度",
+    ),
+    "check.num_correct.crafted_inputs": (
+        "get_num_correct counts right on hand-made cases",
+        "get_num_correct 在手工构造的例子上计数正确",
+    ),
+    "check.num_correct.returns_int": (
+        "get_num_correct returns a Python int",
+        "get_num_correct 返回 Python 的 int",
+    ),
+    "check.num_correct.random_inputs": (
+        "get_num_correct counts right on generated batches",
+        "get_num_correct 在随机生成的批次上计数正确",
+    ),
+    "check.training_step.returns_loss": (
+        "training_step returns the loss before the update as a float",
+        "training_step 以 float 返回更新前的损失",
+    ),
+    "check.training_step.loss_decreases": (
+        "one training_step lowers the loss on the same batch",
+        "一次 training_step 之后，同一批数据上的损失下降",
+    ),
+    "check.training_step.computes_gradients": (
+        "training_step leaves the gradients of this batch (and only this batch)",
+        "training_step 之后的梯度属于这一批数据（且只属于这一批）",
+    ),
+    "check.training_step.matches_reference": (
+        "several training_steps in a row train exactly like the seed",
+        "连续多次 training_step 的训练结果与课程完全一致",
+    ),
+    "check.training_loop.visits_every_batch": (
+        "train_epoch takes every batch once, with one optimizer step each",
+        "train_epoch 每个批次只取一次，并且每批只做一次优化器更新",
+    ),
+    "check.training_loop.returned_totals": (
+        "train_epoch returns (sum of the batch losses, correct predictions)",
+        "train_epoch 返回（各批损失之和，预测正确的数量）",
+    ),
+    "check.training_loop.matches_reference": (
+        "train_epoch trains exactly like the seed, batch after batch",
+        "train_epoch 逐批的训练结果与课程完全一致",
+    ),
+    "check.training_loop.accuracy": (
+        "one epoch on FashionMNIST reaches test accuracy >= 0.80",
+        "在 FashionMNIST 上训练一个 epoch 后，测试集准确率 >= 0.80",
+    ),
+    # ----- the points of a forward pass -----
+    "point.input": ("the input images", "输入图像"),
+    "point.conv1": ("conv1 output", "conv1 的输出"),
+    "point.pool1": ("after relu + max-pool of conv1 (what conv2 receives)", "conv1 之后经过 relu 和最大池化（conv2 的输入）"),
+    "point.conv2": ("conv2 output", "conv2 的输出"),
+    "point.pool2": ("after relu + max-pool of conv2 (before flattening)", "conv2 之后经过 relu 和最大池化（展平之前）"),
+    "point.flatten": ("the flattened tensor (what fc1 receives)", "展平后的张量（fc1 的输入）"),
+    "point.fc1": ("fc1 output", "fc1 的输出"),
+    "point.fc2": ("fc2 output", "fc2 的输出"),
+    "point.out": ("out layer output", "out 层的输出"),
+    "point.output": ("what forward returns", "forward 的返回值"),
+    # ----- headlines -----
+    "fail.parameters": (
+        "Your network's parameters differ from the seed's ({count} tensors, {total} numbers; expected 10 tensors, 32,998 numbers).",
+        "你的网络参数与课程不同（{count} 个张量，共 {total} 个数；期望 10 个张量，共 32,998 个数）。",
+    ),
+    "fail.layer_shapes": (
+        "A layer's output has the wrong shape for a batch of {n} images.",
+        "对于一批 {n} 张图像，某一层的输出形状不对。",
+    ),
+    "fail.forward_stopped": ("forward stopped before reaching: {points}", "forward 在到达以下位置之前就停止了：{points}"),
+    "fail.logits": (
+        "With the same weights, your forward returns different numbers than the seed's.",
+        "在相同的权重下，你的 forward 返回的数值与课程不同。",
+    ),
+    "fail.logits_not_tensor": ("forward must return a tensor of logits.", "forward 必须返回 logits 张量。"),
+    "fail.any_batch_size": ("forward fails for a batch of {n} images.", "对于一批 {n} 张图像，forward 出错。"),
+    "fail.batch_independence": (
+        "One image's logits change when other images in the batch change.",
+        "当同一批中的其他图像改变时，某张图像的 logits 也跟着改变了。",
+    ),
+    "fail.gradients": ("Some parameters did not get a proper gradient.", "有些参数没有得到正确的梯度。"),
+    "fail.no_graph": ("The loss does not track gradients, so backward() cannot run.", "损失没有记录梯度，因此无法调用 backward()。"),
+    "fail.num_correct": ("get_num_correct returns the wrong count.", "get_num_correct 返回的数量不对。"),
+    "fail.returns_int": ("get_num_correct must return a Python int.", "get_num_correct 必须返回 Python 的 int。"),
+    "fail.returns_loss": ("training_step returns the wrong value.", "training_step 的返回值不对。"),
+    "fail.loss_decreases": ("The loss did not go down after training_step.", "调用 training_step 之后损失没有下降。"),
+    "fail.computes_gradients": ("The gradients after training_step are not those of the batch.", "training_step 之后的梯度不是这一批数据的梯度。"),
+    "fail.matches_reference": (
+        "Your training departs from the seed's at step {k}.",
+        "你的训练从第 {k} 步开始与课程不一致。",
+    ),
+    "fail.visits_every_batch": ("train_epoch does not do one step per batch.", "train_epoch 没有做到每批一次更新。"),
+    "fail.returned_totals": ("train_epoch returns the wrong totals.", "train_epoch 返回的总数不对。"),
+    "fail.loop_matches_reference": ("train_epoch trains differently from the seed.", "train_epoch 的训练过程与课程不同。"),
+    "fail.accuracy": ("After one epoch the network is not trained well enough.", "训练一个 epoch 之后，网络的效果不够好。"),
+    "fail.train_set": ("load_train_set does not give the training set as expected.", "load_train_set 返回的训练集不符合要求。"),
+    "fail.train_loader": ("make_train_loader does not give the expected batches.", "make_train_loader 给出的批次不符合要求。"),
+    # ----- where -----
+    "where.between": ("between {before} and {after}", "在 {before} 与 {after} 之间"),
+    "where.total_params": ("total number of parameters", "参数总数"),
+    "where.sample": ("logits of image {i}", "第 {i} 张图像的 logits"),
+    "where.returned": ("the returned value", "返回值"),
+    "where.returned_type": ("the type of the returned value", "返回值的类型"),
+    "where.same_batch": ("loss on the same batch, before and after", "同一批数据上更新前后的损失"),
+    "where.after_call": ("gradients after call {k}", "第 {k} 次调用之后的梯度"),
+    "where.after_step": ("weights after step {k}", "第 {k} 步之后的权重"),
+    "where.after_epoch": ("weights after the epoch", "epoch 结束后的权重"),
+    "where.batch": ("batch {i}", "第 {i} 批"),
+    "where.test_set": ("accuracy on the 10,000 test images", "10,000 张测试图像上的准确率"),
+    "where.item": ("train_set[{i}] image", "train_set[{i}] 的图像"),
+    "where.label": ("train_set[{i}] label", "train_set[{i}] 的标签"),
+    "where.loader_batch": ("batch {i} of {label}", "{label} 的第 {i} 批"),
+    # ----- expected -----
+    "expected.no_param": ("no such parameter", "不应有此参数"),
+    "expected.logits": ("a tensor of shape ({n}, 10)", "形状为 ({n}, 10) 的张量"),
+    "expected.same_logits": ("the same logits", "相同的 logits"),
+    "expected.no_grad_yet": ("no .grad before backward()", "调用 backward() 之前没有 .grad"),
+    "expected.graph": ("a loss with a grad_fn", "带有 grad_fn 的损失"),
+    "expected.grad": ("a gradient of shape {shape}", "形状为 {shape} 的梯度"),
+    "expected.finite": ("finite numbers", "有限的数值"),
+    "expected.int": ("a Python int, e.g. 3", "Python 的 int，例如 3"),
+    "expected.lower_loss": ("a loss below {before}", "低于 {before} 的损失"),
+    "expected.grads": ("a gradient in every parameter", "每个参数都有梯度"),
+    "expected.grads_of_batch": ("the gradient of this batch's loss", "这一批数据损失的梯度"),
+    "expected.reference_weights": ("the seed's weights", "课程中的权重"),
+    "expected.pair": ("a pair (total_loss, total_correct)", "二元组 (total_loss, total_correct)"),
+    "expected.batches": ("{n} batches", "{n} 个批次"),
+    "expected.one_step": ("one optimizer.step()", "一次 optimizer.step()"),
+    "expected.forward": ("a forward pass", "一次前向传播"),
+    "expected.image": ("a tensor (ToTensor())", "张量（ToTensor()）"),
+    "expected.pixel_range": ("the pixels as ToTensor() gives them (0 to 1)", "与 ToTensor() 相同的像素值（0 到 1）"),
+    "expected.item_pair": ("(image, label)", "(图像, 标签)"),
+    "expected.batch_pair": ("(images, labels) tensors", "(images, labels) 两个张量"),
+    "expected.in_order": ("items {start} to {end}, in order", "按顺序的第 {start} 到 {end} 项"),
+    # ----- found -----
+    "found.param": ("{name} of shape {shape}", "{name}，形状 {shape}"),
+    "found.nothing": ("nothing", "没有"),
+    "found.not_reached": ("not reached", "没有执行到"),
+    "found.max_change": ("a change of up to {change}", "最多改变了 {change}"),
+    "found.grad_already": ("a .grad already", "已经有 .grad"),
+    "found.no_graph": ("the loss has no grad_fn", "损失没有 grad_fn"),
+    "found.no_grad": ("None", "None"),
+    "found.not_finite": ("NaN or inf", "NaN 或 inf"),
+    "found.type": ("{type}: {repr}", "{type}：{repr}"),
+    "found.weights_unchanged": ("the weights did not change", "权重没有变化"),
+    "found.no_grads": ("no gradients (.grad is None)", "没有梯度（.grad 为 None）"),
+    "found.grads_differ": ("different gradients in {names}", "{names} 的梯度不同"),
+    "found.distance": ("weights {distance} apart (relative to the step size)", "权重相差 {distance}（相对于更新步长）"),
+    "found.batches": ("{n} batches", "{n} 个批次"),
+    "found.steps": ("{n} optimizer.step() calls", "{n} 次 optimizer.step()"),
+    "found.no_forward": ("no forward pass", "没有前向传播"),
+    "found.pixel_range": ("other values, from {low} to {high}", "不同的数值，范围 {low} 到 {high}"),
+    "found.other_items": ("other items (not in dataset order)", "其他数据项（不是数据集的顺序）"),
+    # ----- hints -----
+    "hint.layer_def": ("the seed defines {layer} as {code}", "课程中 {layer} 的定义是 {code}"),
+    "hint.fc1_in_features": (
+        "fc1 takes in_features=12*4*4 = 192 (12 channels of 4x4 after the second pool), not {found}",
+        "fc1 的 in_features 应为 12*4*4 = 192（第二次池化后 12 个 4x4 通道），而不是 {found}",
+    ),
+    "hint.extra_param": ("the seed's network has no such layer: remove it", "课程中的网络没有这一层：请删除它"),
+    "hint.frozen": ("do not set requires_grad=False on the layers you train", "要训练的层不要设置 requires_grad=False"),
+    "hint.missing_pool": (
+        "the max-pool after {layer} is missing: F.max_pool2d(t, kernel_size=2, stride=2)",
+        "{layer} 之后缺少最大池化：F.max_pool2d(t, kernel_size=2, stride=2)",
+    ),
+    "hint.conv_padding": ("{layer} uses kernel_size=5 and no padding: 28 - 5 + 1 = 24", "{layer} 使用 kernel_size=5 且不加 padding：28 - 5 + 1 = 24"),
+    "hint.flatten_batch": (
+        "flattening must keep the batch dimension: t.reshape(-1, 12*4*4) or t.flatten(start_dim=1)",
+        "展平时必须保留批维度：t.reshape(-1, 12*4*4) 或 t.flatten(start_dim=1)",
+    ),
+    "hint.missing_flatten": (
+        "flatten before fc1: t = t.reshape(-1, 12*4*4)",
+        "在 fc1 之前展平：t = t.reshape(-1, 12*4*4)",
+    ),
+    "hint.output_changed": (
+        "forward should return the out layer's output as it is",
+        "forward 应该原样返回 out 层的输出",
+    ),
+    "hint.softmax_output": (
+        "{op} is applied to the output: return raw logits; F.cross_entropy applies log-softmax itself",
+        "输出上用了 {op}：请直接返回 logits，F.cross_entropy 自己会做 log-softmax",
+    ),
+    "hint.relu_output": (
+        "{op} is applied to the out layer: the seed applies no activation after out (logits can be negative)",
+        "out 层之后用了 {op}：课程中 out 之后没有激活函数（logits 可以为负）",
+    ),
+    "hint.reshape_mixes": (
+        "the reshape moves numbers between images: use t.reshape(-1, 12*4*4) directly on the (N, 12, 4, 4) tensor",
+        "这个 reshape 把不同图像的数值混在了一起：请直接对 (N, 12, 4, 4) 的张量使用 t.reshape(-1, 12*4*4)",
+    ),
+    "hint.stage_ops": (
+        "between {before} and {after} the seed applies: {wanted}; your forward applies: {have}",
+        "在 {before} 与 {after} 之间，课程使用：{wanted}；你的 forward 使用：{have}",
+    ),
+    "hint.values_differ": ("the numbers first differ at {point}", "数值从 {point} 开始不同"),
+    "hint.hard_coded_batch": (
+        "the batch size looks hard-coded (100): use -1 for it, e.g. t.reshape(-1, 12*4*4)",
+        "批大小似乎被写死为 100：请用 -1 代替，例如 t.reshape(-1, 12*4*4)",
+    ),
+    "hint.batch_mixing": (
+        "something in forward mixes images: a reshape or transpose that moves numbers between images, or a statistic over the batch",
+        "forward 中有操作把不同图像混在了一起：例如在图像之间移动数值的 reshape 或 transpose，或在整批上计算的统计量",
+    ),
+    "hint.backward_in_forward": (
+        "nothing should call backward() while building or running the network",
+        "构建或运行网络时不应该调用 backward()",
+    ),
+    "hint.no_grad": (
+        "{layer} gets no gradient: forward does not use it, or cuts the graph before it (.detach(), .data, torch.no_grad(), .numpy())",
+        "{layer} 没有得到梯度：forward 没有用到它，或者在它之前切断了计算图（.detach()、.data、torch.no_grad()、.numpy()）",
+    ),
+    "hint.not_finite": ("something in forward divides by zero or overflows", "forward 中有除以零或溢出的运算"),
+    "hint.grad_disabled": (
+        "gradient tracking is off: torch.set_grad_enabled(False) or torch.no_grad() around the forward pass. The seed calls torch.set_grad_enabled(True) because earlier episodes turned it off",
+        "梯度跟踪被关闭了：可能调用了 torch.set_grad_enabled(False)，或在前向传播外面套了 torch.no_grad()。课程中调用 torch.set_grad_enabled(True)，正是因为之前的章节把它关掉了",
+    ),
+    "hint.grad_disabled_at": (
+        "gradient tracking was turned off by {where} (torch.set_grad_enabled(False)?). The seed calls torch.set_grad_enabled(True) because earlier episodes turned it off",
+        "梯度跟踪被 {where} 关闭了（torch.set_grad_enabled(False)？）。课程中调用 torch.set_grad_enabled(True)，正是因为之前的章节把它关掉了",
+    ),
+    "hint.matmul_shapes": (
+        "a linear layer gets {got} numbers per image but expects {want}: check the flatten size (12*4*4 = 192) and the pools before it",
+        "某个全连接层每张图像收到 {got} 个数，但它期望 {want} 个：检查展平的大小（12*4*4 = 192）以及之前的池化",
+    ),
+    "hint.reshape_size": (
+        "a reshape does not fit the data: flatten with t.reshape(-1, 12*4*4)",
+        "reshape 的形状与数据不符：请用 t.reshape(-1, 12*4*4) 展平",
+    ),
+    "hint.use_reshape": ("view needs contiguous memory here: use t.reshape(...) or t.flatten(start_dim=1)", "这里 view 需要连续内存：请用 t.reshape(...) 或 t.flatten(start_dim=1)"),
+    "hint.batch_mismatch": (
+        "the network returns {got} rows for {want} labels: flattening must keep one row per image, t.reshape(-1, 12*4*4)",
+        "网络对 {want} 个标签返回了 {got} 行：展平时每张图像必须对应一行，t.reshape(-1, 12*4*4)",
+    ),
+    "hint.second_backward": (
+        "backward() runs twice on one graph: compute the loss once per batch and call backward() once",
+        "同一个计算图上调用了两次 backward()：每批数据只计算一次损失、调用一次 backward()",
+    ),
+    "hint.numpy_requires_grad": (
+        "preds requires grad: count with tensor operations, preds.argmax(dim=1).eq(labels).sum().item()",
+        "preds 需要梯度：请用张量运算计数，preds.argmax(dim=1).eq(labels).sum().item()",
+    ),
+    "hint.numpy_cuda": ("the tensor is on the GPU: use tensor operations and .item()", "张量在 GPU 上：请使用张量运算和 .item()"),
+    "hint.argmax_dim": (
+        "argmax over the wrong dimension: preds.argmax(dim=1) gives each image's class; dim=0 gives an image for each class",
+        "argmax 用错了维度：preds.argmax(dim=1) 给出每张图像的类别；dim=0 给出的是每个类别对应的图像",
+    ),
+    "hint.argmax_flat": (
+        "argmax without dim looks at the whole tensor at once: use preds.argmax(dim=1)",
+        "不带 dim 的 argmax 把整个张量当作一个整体：请用 preds.argmax(dim=1)",
+    ),
+    "hint.max_values": (
+        "max(dim=1) gives the values first; the class is the index: preds.argmax(dim=1)",
+        "max(dim=1) 首先返回的是最大值；类别是下标：preds.argmax(dim=1)",
+    ),
+    "hint.count_fraction": ("return the number of correct predictions, not the fraction", "请返回预测正确的数量，而不是比例"),
+    "hint.count_wrong": ("this is the number of wrong predictions: count where argmax equals the label", "这是预测错误的数量：请统计 argmax 等于标签的个数"),
+    "hint.labels_dtype": ("labels must be integer class indices (int64)", "标签必须是整数类别下标（int64）"),
+    "hint.inplace": ("an in-place operation changed a tensor backward needs: use t = F.relu(t) rather than in-place forms", "原地操作修改了 backward 需要的张量：请用 t = F.relu(t) 而不是原地操作"),
+    "hint.conv_input": ("conv layers take (N, 1, 28, 28) images: do not flatten or squeeze the input", "卷积层接收 (N, 1, 28, 28) 的图像：不要展平或压缩输入"),
+    "hint.item_on_batch": (".item() works on one number only: sum first, e.g. .sum().item()", ".item() 只能用于单个数：请先求和，例如 .sum().item()"),
+    "hint.same_device": ("create new tensors on the device of the input (images.device)", "请在输入所在的设备上创建新张量（images.device）"),
+    "hint.return_item": ("return a Python number: loss.item() or .sum().item()", "请返回 Python 数字：loss.item() 或 .sum().item()"),
+    "hint.return_float_count": ("a count is a whole number: return an int", "数量是整数：请返回 int"),
+    "hint.return_bool": ("return the count, not a comparison", "请返回数量，而不是比较结果"),
+    "hint.return_int": ("convert with int(...) or .item()", "请用 int(...) 或 .item() 转换"),
+    "hint.return_nothing": ("training_step returns nothing: end it with return loss.item()", "training_step 没有返回值：请在最后 return loss.item()"),
+    "hint.return_float": ("return loss.item()", "请 return loss.item()"),
+    "hint.summed_loss": (
+        "this is the summed loss (100 times the mean): use F.cross_entropy(preds, labels) with its default mean",
+        "这是求和的损失（平均值的 100 倍）：请使用 F.cross_entropy(preds, labels) 的默认平均",
+    ),
+    "hint.loss_after_update": (
+        "this is the loss after the update: return the loss computed before optimizer.step()",
+        "这是更新之后的损失：请返回 optimizer.step() 之前计算的损失",
+    ),
+    "hint.no_backward": ("loss.backward() is missing, so there are no gradients to step with", "缺少 loss.backward()，所以没有梯度可用于更新"),
+    "hint.no_step": (
+        "optimizer.step() is missing, or it is called before loss.backward()",
+        "缺少 optimizer.step()，或者它在 loss.backward() 之前被调用",
+    ),
+    "hint.loss_up": ("the update goes uphill: minimise the loss itself (no minus sign), with the optimizer you are given", "更新方向反了：请直接最小化损失本身（不要加负号），并使用传入的优化器"),
+    "hint.no_zero_grad": (
+        "gradients add up from call to call: call optimizer.zero_grad() before loss.backward()",
+        "梯度在多次调用之间累加了：请在 loss.backward() 之前调用 optimizer.zero_grad()",
+    ),
+    "hint.mistake.no_zero_grad": (
+        "your numbers match training without optimizer.zero_grad(): gradients pile up from batch to batch",
+        "你的结果与不调用 optimizer.zero_grad() 的训练一致：梯度在批次之间不断累加",
+    ),
+    "hint.mistake.double_step": (
+        "your numbers match calling optimizer.step() twice per batch: call it once",
+        "你的结果与每批调用两次 optimizer.step() 一致：只调用一次",
+    ),
+    "hint.mistake.fresh_optimizer": (
+        "your numbers match a new optimizer made at every step: use the optimizer you are given, so Adam keeps its state",
+        "你的结果与每一步都新建优化器一致：请使用传入的优化器，让 Adam 保留它的状态",
+    ),
+    "hint.mistake.step_before_backward": (
+        "your numbers match optimizer.step() before loss.backward(): the order is zero_grad, forward, loss, backward, step",
+        "你的结果与先 optimizer.step() 后 loss.backward() 一致：正确的顺序是 zero_grad、前向、损失、backward、step",
+    ),
+    "hint.diverged": (
+        "each step should be: optimizer.zero_grad(); preds = network(images); loss = F.cross_entropy(preds, labels); loss.backward(); optimizer.step()",
+        "每一步应该是：optimizer.zero_grad(); preds = network(images); loss = F.cross_entropy(preds, labels); loss.backward(); optimizer.step()",
+    ),
+    "hint.loop_stopped": ("the loop stops early (a break or return inside it?)", "循环提前结束了（循环里有 break 或 return？）"),
+    "hint.loop_twice": ("the loader is gone through more than once: one epoch is one pass", "数据被遍历了不止一次：一个 epoch 只遍历一遍"),
+    "hint.return_pair": ("end with return total_loss, total_correct", "最后请 return total_loss, total_correct"),
+    "hint.total_mean": ("this is the mean of the batch losses: add them up instead", "这是各批损失的平均值：请把它们加起来"),
+    "hint.total_last": ("this is the last batch only: add up over all batches", "这只是最后一批：请对所有批次求和"),
+    "hint.total_times_batch": (
+        "the losses are multiplied by the batch size: add up loss.item() as it is",
+        "损失乘上了批大小：请直接累加 loss.item()",
+    ),
+    "hint.correct_after_update": (
+        "this counts predictions made after the update: count with the preds of the forward pass before optimizer.step()",
+        "这统计的是更新之后的预测：请使用 optimizer.step() 之前那次前向传播的 preds 计数",
+    ),
+    "hint.low_accuracy": (
+        "the network does not learn enough in one epoch: look at the other training_loop and training_step checks first",
+        "网络在一个 epoch 中学得不够：请先看 training_loop 和 training_step 的其他检查",
+    ),
+    "hint.test_split": ("this is the test split: pass train=True", "这是测试集：请传入 train=True"),
+    "hint.to_tensor": ("add transform=transforms.ToTensor()", "请添加 transform=transforms.ToTensor()"),
+    "hint.image_shape": ("ToTensor() gives (1, 28, 28): do not squeeze or flatten the images", "ToTensor() 给出 (1, 28, 28)：不要压缩或展平图像"),
+    "hint.normalize": ("use ToTensor() only: this exercise adds no Normalize", "只用 ToTensor()：本练习不加 Normalize"),
+    "hint.only_to_tensor": ("use transforms.ToTensor() alone, on the training split", "只使用 transforms.ToTensor()，并且用训练集"),
+    "hint.target_transform": ("labels are the dataset's own class numbers: no target_transform", "标签就是数据集自带的类别编号：不要使用 target_transform"),
+    "hint.shuffle": ("keep the dataset order: no shuffle=True or sampler", "保持数据集的顺序：不要设置 shuffle=True 或 sampler"),
+    "hint.batch_size": ("pass batch_size on to DataLoader(train_set, batch_size=batch_size)", "请把 batch_size 传给 DataLoader(train_set, batch_size=batch_size)"),
+    "hint.drop_last": ("every image belongs to a batch: no drop_last, no sampler", "每张图像都应属于某个批次：不要 drop_last，也不要 sampler"),
+    # ----- context -----
+    "context.batch_of": ("for a batch of {n} images", "对于一批 {n} 张图像"),
+    "context.case": ("on the case '{case}'", "在用例“{case}”上"),
+    # ----- problems running student code -----
+    "error.not_implemented": ("not implemented yet: {where}", "尚未实现：{where}"),
+    "error.missing_file": ("{file} is missing", "缺少文件 {file}"),
+    "error.missing_function": ("{file} defines no {name}", "{file} 中没有定义 {name}"),
+    "error.not_a_module": ("Network() must be an nn.Module, found {type}", "Network() 必须是 nn.Module，实际是 {type}"),
+    "error.weights_mismatch": (
+        "The grader cannot load its weights into your network because its parameters differ: see network::parameters.",
+        "评分器无法把权重加载到你的网络中，因为参数不同：请先看 network::parameters。",
+    ),
+    "error.exception": ("Your code raised {type} in {where}.", "你的代码在 {where} 中抛出了 {type}。"),
+    "error.at_import": ("Importing your code raised {type} in {where}.", "导入你的代码时在 {where} 中抛出了 {type}。"),
+    "error.in_context": ("{error} ({context})", "{error}（{context}）"),
+    "error.exit": ("Your code tried to exit the program in {where}.", "你的代码在 {where} 中试图退出程序。"),
+    "error.timeout": ("timed out after {seconds} s in {call}", "在 {call} 中运行超过 {seconds} 秒，超时"),
+    "error.memory": ("stopped: used more than {limit} of memory in {call}", "已停止：{call} 使用了超过 {limit} 的内存"),
+    "error.crash": ("crashed with {signal} in {call}", "在 {call} 中崩溃（{signal}）"),
+    "error.output": ("stopped: printed more than {limit} in {call}", "已停止：{call} 输出超过 {limit}"),
+    "error.protocol": ("your code broke the grader's connection in {call}: {detail}", "你的代码在 {call} 中破坏了与评分器的连接：{detail}"),
+}
+
+MESSAGES: dict[str, dict[str, str]] = {key: {"en": en, "zh": zh} for key, (en, zh) in _M.items()}

@@ -1,0 +1,176 @@
+"""The grader's own, known-good implementation of the seed's steps.
+
+Expected values come from here, never from ``reference/`` (which is graded
+like any other submission). Everything takes and returns plain tensors and
+lists of weights in the order of ``contract.PARAMETERS``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .contract import LEARNING_RATE, NUM_CLASSES, PARAMETERS
+
+SEED = 20_201_126  # fixed seed for the weights and batches the checks use
+
+
+class OracleNetwork(nn.Module):
+    """The seed's Network without its prints."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels=1, out_channels=6, kernel_size=5)
+        self.conv2 = nn.Conv2d(in_channels=6, out_channels=12, kernel_size=5)
+        self.fc1 = nn.Linear(in_features=12 * 4 * 4, out_features=120)
+        self.fc2 = nn.Linear(in_features=120, out_features=60)
+        self.out = nn.Linear(in_features=60, out_features=10)
+
+    def forward(self, t):
+        return forward_points(self, t)["output"]
+
+
+def forward_points(net: OracleNetwork, t: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The value at each point of contract.SHAPE_POINTS."""
+    points = {}
+    t = points["conv1"] = net.conv1(t)
+    t = points["pool1"] = F.max_pool2d(F.relu(t), kernel_size=2, stride=2)
+    t = points["conv2"] = net.conv2(t)
+    t = points["pool2"] = F.max_pool2d(F.relu(t), kernel_size=2, stride=2)
+    t = points["flatten"] = t.reshape(-1, 12 * 4 * 4)
+    t = points["fc1"] = net.fc1(t)
+    t = points["fc2"] = net.fc2(F.relu(t))
+    t = points["out"] = net.out(F.relu(t))
+    points["output"] = t
+    return points
+
+
+def initial_weights(seed: int = SEED) -> list[torch.Tensor]:
+    """PyTorch's default initialisation of the seed's Network, from a fixed seed (on CPU)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = OracleNetwork()
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def network(weights: list[torch.Tensor], device="cpu") -> OracleNetwork:
+    net = OracleNetwork().to(device)
+    set_weights(net, weights)
+    return net
+
+
+def set_weights(net: nn.Module, weights: list[torch.Tensor]) -> None:
+    with torch.no_grad():
+        for param, value in zip(net.parameters(), weights, strict=True):
+            param.copy_(value)
+
+
+def weights_of(net: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().to("cpu", copy=True) for p in net.parameters()]
+
+
+def random_batch(size: int, seed: int, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (size,1,28,28) in [0,1] and labels 0-9, the same on every machine.
+
+    Drawn on the CPU from their own generator, so the global RNG is untouched.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    images = torch.rand(size, 1, 28, 28, generator=gen)
+    labels = torch.randint(0, NUM_CLASSES, (size,), generator=gen)
+    return images.to(device), labels.to(device)
+
+
+def make_optimizer(net: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer the seed uses; the grader makes it and hands it to the submission."""
+    return torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+
+
+def cross_entropy(weights, images, labels, device="cpu") -> float:
+    with torch.no_grad():
+        preds = network(weights, device)(images.to(device))
+        return F.cross_entropy(preds, labels.to(device)).item()
+
+
+def num_correct(preds: torch.Tensor, labels: torch.Tensor) -> int:
+    return int(preds.argmax(dim=1).eq(labels).sum().item())
+
+
+# Mistakes the grader can replay, to tell a student which one their numbers match.
+MISTAKES = ("no_zero_grad", "double_step", "fresh_optimizer", "step_before_backward")
+
+
+def train_steps(weights, batches, device="cpu", mistake: str | None = None) -> list[dict]:
+    """The seed's step on each batch with one Adam; what a correct training_step gives.
+
+    ``mistake`` replays one of MISTAKES instead.
+    """
+    net = network(weights, device)
+    optimizer = make_optimizer(net)
+    steps = []
+    for images, labels in batches:
+        if mistake == "fresh_optimizer":
+            optimizer = make_optimizer(net)
+        if mistake != "no_zero_grad":
+            optimizer.zero_grad()
+        preds = net(images.to(device))
+        loss = F.cross_entropy(preds, labels.to(device))
+        if mistake == "step_before_backward":
+            optimizer.step()
+            loss.backward()
+        else:
+            loss.backward()
+            optimizer.step()
+            if mistake == "double_step":
+                optimizer.step()
+        steps.append(
+            {
+                "loss": loss.item(),
+                "correct": num_correct(preds, labels.to(device)),
+                "weights": weights_of(net),
+                "grads": [p.grad.detach().to("cpu", copy=True) for p in net.parameters()],
+            }
+        )
+    return steps
+
+
+def gradients(weights, images, labels, device="cpu") -> list[torch.Tensor]:
+    net = network(weights, device)
+    F.cross_entropy(net(images.to(device)), labels.to(device)).backward()
+    return [p.grad.detach().to("cpu", copy=True) for p in net.parameters()]
+
+
+def points(weights, images, device="cpu") -> dict[str, torch.Tensor]:
+    with torch.no_grad():
+        values = forward_points(network(weights, device), images.to(device))
+    return {name: value.to("cpu") for name, value in values.items()}
+
+
+def evaluate(weights, images, labels, device="cpu", batch_size=1000) -> dict:
+    """Accuracy and confusion matrix (rows: true class, columns: predicted)."""
+    net = network(weights, device)
+    confusion = torch.zeros(NUM_CLASSES, NUM_CLASSES, dtype=torch.int64)
+    with torch.no_grad():
+        for start in range(0, len(labels), batch_size):
+            preds = net(images[start : start + batch_size].to(device)).argmax(dim=1).cpu()
+            truth = labels[start : start + batch_size].cpu()
+            confusion += torch.bincount(
+                truth * NUM_CLASSES + preds, minlength=NUM_CLASSES * NUM_CLASSES
+            ).reshape(NUM_CLASSES, NUM_CLASSES)
+    correct = int(confusion.diagonal().sum())
+    return {"accuracy": correct / len(labels), "confusion": confusion.tolist()}
+
+
+def update_distance(weights_a, weights_b, start) -> float:
+    """How far apart two results of training are, relative to how far training moved.
+
+    0 when identical; about 1 when they moved in unrelated directions. Robust
+    to the handful of elements whose near-zero gradient flips sign under
+    floating-point reordering (Adam's first steps move those by +-lr).
+    """
+    diff = sum(float((a - b).double().pow(2).sum()) for a, b in zip(weights_a, weights_b))
+    moved = sum(float((b - s).double().pow(2).sum()) for b, s in zip(weights_b, start))
+    return (diff / moved) ** 0.5 if moved > 0 else float("inf") if diff > 0 else 0.0
+
+
+PARAMETER_NAMES = tuple(name for name, _ in PARAMETERS)

@@ -1,0 +1,107 @@
+"""The pytest plugin: options, settings, collection of the checks, reporting hooks.
+
+Thin on purpose; the work is done in settings.py, session.py, items.py and
+the checks. Loading it imports neither torch nor torchvision: without
+``--exercise`` it only adds its options and stays out of the way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from . import settings as settings_mod
+
+SETTINGS_KEY = pytest.StashKey["settings_mod.Settings"]()
+SESSION_KEY = pytest.StashKey["object"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fcnn-grader", "fcnn-grader: check the CNN training exercises")
+    for name, ini, help_text, kind in settings_mod.OPTIONS:
+        dest = name.replace("-", "_")
+        if kind == "bool":
+            group.addoption(f"--{name}", action="store_true", default=None, dest=dest, help=help_text)
+        else:
+            metavar = {"submission": "DIR", "data-root": "DIR", "exercise": "NAME"}.get(name, name.upper())
+            group.addoption(f"--{name}", action="store", default=None, dest=dest, metavar=metavar, help=help_text)
+        if ini:
+            parser.addini(ini, help_text, type="bool" if kind == "bool" else "string", default=None)
+
+
+def _values(config: pytest.Config) -> tuple[dict, set[str]]:
+    values, explicit = {}, set()
+    for name, ini, _help, _kind in settings_mod.OPTIONS:
+        dest = name.replace("-", "_")
+        value = config.getoption(dest)
+        if value is not None:
+            explicit.add(dest)
+        elif ini:
+            value = config.getini(ini) or None
+        values[dest] = value
+    return values, explicit
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fcnn_exercise(name): a grader check of exercise NAME")
+    config.addinivalue_line("markers", "fcnn_needs_data: a grader check that reads FashionMNIST")
+    config.addinivalue_line("markers", "fcnn_slow: a grader check that trains for a whole epoch")
+    values, explicit = _values(config)
+    try:
+        settings = settings_mod.build_settings(
+            values, Path(config.rootpath), Path(config.invocation_params.dir), explicit
+        )
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS_KEY] = settings
+    if settings.active:
+        from .session import GradingSession
+
+        config.stash[SESSION_KEY] = GradingSession(settings)
+
+
+def _settings(config: pytest.Config):
+    return config.stash.get(SETTINGS_KEY, None)
+
+
+def pytest_report_header(config: pytest.Config):
+    settings = _settings(config)
+    if settings is not None and settings.active:
+        return settings.header().splitlines()
+    return None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
+    # With --exercise the run is the grader's checks only: the user's own
+    # test files are neither imported nor run.
+    settings = _settings(config)
+    if settings is not None and settings.active:
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    settings = _settings(config)
+    if settings is None or not settings.active:
+        return
+    from .items import collect_checks
+
+    items[:] = collect_checks(session, settings)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    from .items import CheckItem
+
+    if isinstance(item, CheckItem):
+        item.finish_report(report, call)
+    return report
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None:
+        session.close()

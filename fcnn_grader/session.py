@@ -1,0 +1,114 @@
+"""What the checks of one pytest run share: the runner, the data, the device.
+
+Built on first use, so that collecting (or --help) never imports torch, and
+closed when the session ends.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from . import data as data_mod
+from .feedback import CheckFailure, failure_from_error
+from .settings import Settings
+
+
+class GradingSession:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._runner = None
+        self._root: Path | None = None
+        self._data_problem: str | None = None
+        self._prepared = False
+        self._memo: dict = {}
+
+    def prepare_torch(self) -> None:
+        """Settings that make results the same on every run (once per process)."""
+        if self._prepared:
+            return
+        import torch
+
+        # Exact agreement with the oracle needs full-precision float32 on GPUs.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+        self._prepared = True
+
+    @property
+    def device(self) -> str:
+        return self.settings.device
+
+    @property
+    def runner(self):
+        if self._runner is None:
+            self.prepare_torch()
+            if self.settings.isolate:
+                from .isolation import IsolatedRunner
+
+                self._runner = IsolatedRunner(self.settings)
+            else:
+                from .runner import InProcessRunner
+
+                self._runner = InProcessRunner(self.settings.submission, self.settings.display, self.device)
+        return self._runner
+
+    def data_root(self) -> Path:
+        """The torchvision root holding FashionMNIST; skips the check when there is none."""
+        if self._root is None and self._data_problem is None:
+            try:
+                self._root = data_mod.materialize(self.settings.data_source)
+            except data_mod.DataUnavailable as exc:
+                self._data_problem = str(exc)
+        if self._data_problem is not None:
+            pytest.skip(self._data_problem)
+        return self._root
+
+    def split(self, train: bool):
+        self.prepare_torch()
+        return data_mod.cached_split(self.data_root(), train, self.device)
+
+    def memo(self, key, compute):
+        """compute() once per run: checks that look at the same student call share it."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+
+class CheckContext:
+    """What one check gets: the runner, the device, the data, and a place for its parts."""
+
+    def __init__(self, session: GradingSession, spec):
+        self.session = session
+        self.spec = spec
+        self.parts: list[tuple[str, bool]] | None = None
+        self.extra: dict = {}
+
+    @property
+    def runner(self):
+        return self.session.runner
+
+    @property
+    def device(self) -> str:
+        return self.session.device
+
+    def call(self, method: str, *args, context=None, **kwargs) -> dict:
+        """Ask the runner; a problem in student code fails the check with its own words."""
+        result = getattr(self.runner, method)(*args, **kwargs)
+        if result.get("error"):
+            raise failure_from_error(result["error"], context)
+        return result
+
+    def set_parts(self, parts: list[tuple[str, bool]]) -> None:
+        """Partial credit: the check earns its points times the share of parts that pass."""
+        self.parts = [(str(name), bool(ok)) for name, ok in parts]
+
+    def fail(self, headline, findings=(), **kwargs):
+        raise CheckFailure(headline, list(findings), **kwargs)

@@ -1,0 +1,5 @@
+"""Counting correct predictions (reference solution)."""
+
+
+def get_num_correct(preds, labels):
+    return preds.argmax(dim=1).eq(labels).sum().item()
