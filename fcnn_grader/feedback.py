@@ -39,8 +39,10 @@ def render(value, lang: str = "en") -> str:
         return value.render(lang)
     if isinstance(value, float):
         return f"{value:.6g}"
-    if isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
-        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, int) for v in value):
+            return "[" + ", ".join(str(v) for v in value) + "]"
+        return "; ".join(render(v, lang) for v in value)
     return str(value)
 
 

@@ -68,10 +68,6 @@ _M: dict[str, tuple[str, str]] = {
         "one training_step lowers the loss on the same batch",
         "一次 training_step 之后，同一批数据上的损失下降",
     ),
-    "check.training_step.computes_gradients": (
-        "training_step leaves the gradients of this batch (and only this batch)",
-        "training_step 之后的梯度属于这一批数据（且只属于这一批）",
-    ),
     "check.training_step.matches_reference": (
         "several training_steps in a row train exactly like the seed",
         "连续多次 training_step 的训练结果与课程完全一致",
@@ -112,13 +108,12 @@ _M: dict[str, tuple[str, str]] = {
         "A layer's output has the wrong shape for a batch of {n} images.",
         "对于一批 {n} 张图像，某一层的输出形状不对。",
     ),
-    "fail.forward_stopped": ("forward stopped before reaching: {points}", "forward 在到达以下位置之前就停止了：{points}"),
     "fail.logits": (
         "With the same weights, your forward returns different numbers than the seed's.",
         "在相同的权重下，你的 forward 返回的数值与课程不同。",
     ),
     "fail.logits_not_tensor": ("forward must return a tensor of logits.", "forward 必须返回 logits 张量。"),
-    "fail.any_batch_size": ("forward fails for a batch of {n} images.", "对于一批 {n} 张图像，forward 出错。"),
+    "fail.any_batch_size": ("forward gives the wrong shape for a batch of size {n}.", "批大小为 {n} 时，forward 给出的形状不对。"),
     "fail.batch_independence": (
         "One image's logits change when other images in the batch change.",
         "当同一批中的其他图像改变时，某张图像的 logits 也跟着改变了。",
@@ -129,7 +124,6 @@ _M: dict[str, tuple[str, str]] = {
     "fail.returns_int": ("get_num_correct must return a Python int.", "get_num_correct 必须返回 Python 的 int。"),
     "fail.returns_loss": ("training_step returns the wrong value.", "training_step 的返回值不对。"),
     "fail.loss_decreases": ("The loss did not go down after training_step.", "调用 training_step 之后损失没有下降。"),
-    "fail.computes_gradients": ("The gradients after training_step are not those of the batch.", "training_step 之后的梯度不是这一批数据的梯度。"),
     "fail.matches_reference": (
         "Your training departs from the seed's at step {k}.",
         "你的训练从第 {k} 步开始与课程不一致。",
@@ -142,12 +136,13 @@ _M: dict[str, tuple[str, str]] = {
     "fail.train_loader": ("make_train_loader does not give the expected batches.", "make_train_loader 给出的批次不符合要求。"),
     # ----- where -----
     "where.between": ("between {before} and {after}", "在 {before} 与 {after} 之间"),
+    "where.not_reached": ("forward stopped before", "forward 在这些位置之前就停止了"),
+    "where.later_layers": ("later layers", "后面的层"),
     "where.total_params": ("total number of parameters", "参数总数"),
     "where.sample": ("logits of image {i}", "第 {i} 张图像的 logits"),
     "where.returned": ("the returned value", "返回值"),
     "where.returned_type": ("the type of the returned value", "返回值的类型"),
     "where.same_batch": ("loss on the same batch, before and after", "同一批数据上更新前后的损失"),
-    "where.after_call": ("gradients after call {k}", "第 {k} 次调用之后的梯度"),
     "where.after_step": ("weights after step {k}", "第 {k} 步之后的权重"),
     "where.after_epoch": ("weights after the epoch", "epoch 结束后的权重"),
     "where.batch": ("batch {i}", "第 {i} 批"),
@@ -165,8 +160,6 @@ _M: dict[str, tuple[str, str]] = {
     "expected.finite": ("finite numbers", "有限的数值"),
     "expected.int": ("a Python int, e.g. 3", "Python 的 int，例如 3"),
     "expected.lower_loss": ("a loss below {before}", "低于 {before} 的损失"),
-    "expected.grads": ("a gradient in every parameter", "每个参数都有梯度"),
-    "expected.grads_of_batch": ("the gradient of this batch's loss", "这一批数据损失的梯度"),
     "expected.reference_weights": ("the seed's weights", "课程中的权重"),
     "expected.pair": ("a pair (total_loss, total_correct)", "二元组 (total_loss, total_correct)"),
     "expected.batches": ("{n} batches", "{n} 个批次"),
@@ -181,6 +174,8 @@ _M: dict[str, tuple[str, str]] = {
     "found.param": ("{name} of shape {shape}", "{name}，形状 {shape}"),
     "found.nothing": ("nothing", "没有"),
     "found.not_reached": ("not reached", "没有执行到"),
+    "found.point_shape": ("{point} {shape}", "{point} {shape}"),
+    "found.list": ("{items}", "{items}"),
     "found.max_change": ("a change of up to {change}", "最多改变了 {change}"),
     "found.grad_already": ("a .grad already", "已经有 .grad"),
     "found.no_graph": ("the loss has no grad_fn", "损失没有 grad_fn"),
@@ -188,8 +183,6 @@ _M: dict[str, tuple[str, str]] = {
     "found.not_finite": ("NaN or inf", "NaN 或 inf"),
     "found.type": ("{type}: {repr}", "{type}：{repr}"),
     "found.weights_unchanged": ("the weights did not change", "权重没有变化"),
-    "found.no_grads": ("no gradients (.grad is None)", "没有梯度（.grad 为 None）"),
-    "found.grads_differ": ("different gradients in {names}", "{names} 的梯度不同"),
     "found.distance": ("weights {distance} apart (relative to the step size)", "权重相差 {distance}（相对于更新步长）"),
     "found.batches": ("{n} batches", "{n} 个批次"),
     "found.steps": ("{n} optimizer.step() calls", "{n} 次 optimizer.step()"),
@@ -237,6 +230,8 @@ _M: dict[str, tuple[str, str]] = {
         "between {before} and {after} the seed applies: {wanted}; your forward applies: {have}",
         "在 {before} 与 {after} 之间，课程使用：{wanted}；你的 forward 使用：{have}",
     ),
+    "hint.fix_first": ("these follow from the first wrong shape: fix that one first", "这些都是由第一个错误的形状引起的：请先修正它"),
+    "hint.see_layer_shapes": ("forward is wrong for a batch of 100 too: see network::layer_shapes", "对于一批 100 张图像 forward 也不对：请先看 network::layer_shapes"),
     "hint.values_differ": ("the numbers first differ at {point}", "数值从 {point} 开始不同"),
     "hint.hard_coded_batch": (
         "the batch size looks hard-coded (100): use -1 for it, e.g. t.reshape(-1, 12*4*4)",
@@ -324,10 +319,6 @@ _M: dict[str, tuple[str, str]] = {
         "缺少 optimizer.step()，或者它在 loss.backward() 之前被调用",
     ),
     "hint.loss_up": ("the update goes uphill: minimise the loss itself (no minus sign), with the optimizer you are given", "更新方向反了：请直接最小化损失本身（不要加负号），并使用传入的优化器"),
-    "hint.no_zero_grad": (
-        "gradients add up from call to call: call optimizer.zero_grad() before loss.backward()",
-        "梯度在多次调用之间累加了：请在 loss.backward() 之前调用 optimizer.zero_grad()",
-    ),
     "hint.mistake.no_zero_grad": (
         "your numbers match training without optimizer.zero_grad(): gradients pile up from batch to batch",
         "你的结果与不调用 optimizer.zero_grad() 的训练一致：梯度在批次之间不断累加",
@@ -341,8 +332,12 @@ _M: dict[str, tuple[str, str]] = {
         "你的结果与每一步都新建优化器一致：请使用传入的优化器，让 Adam 保留它的状态",
     ),
     "hint.mistake.step_before_backward": (
-        "your numbers match optimizer.step() before loss.backward(): the order is zero_grad, forward, loss, backward, step",
-        "你的结果与先 optimizer.step() 后 loss.backward() 一致：正确的顺序是 zero_grad、前向、损失、backward、step",
+        "your numbers match training where the weights never move: optimizer.step() is missing, or it comes before loss.backward() (the order is zero_grad, forward, loss, backward, step)",
+        "你的结果与权重从未改变的训练一致：缺少 optimizer.step()，或者它在 loss.backward() 之前（正确的顺序是 zero_grad、前向、损失、backward、step）",
+    ),
+    "hint.mistake.sum_loss": (
+        "your numbers match the summed loss: use F.cross_entropy(preds, labels) with its default mean",
+        "你的结果与求和的损失一致：请使用 F.cross_entropy(preds, labels) 的默认平均",
     ),
     "hint.diverged": (
         "each step should be: optimizer.zero_grad(); preds = network(images); loss = F.cross_entropy(preds, labels); loss.backward(); optimizer.step()",
@@ -375,7 +370,7 @@ _M: dict[str, tuple[str, str]] = {
     "hint.batch_size": ("pass batch_size on to DataLoader(train_set, batch_size=batch_size)", "请把 batch_size 传给 DataLoader(train_set, batch_size=batch_size)"),
     "hint.drop_last": ("every image belongs to a batch: no drop_last, no sampler", "每张图像都应属于某个批次：不要 drop_last，也不要 sampler"),
     # ----- context -----
-    "context.batch_of": ("for a batch of {n} images", "对于一批 {n} 张图像"),
+    "context.batch_of": ("for a batch of size {n}", "批大小为 {n} 时"),
     "context.case": ("on the case '{case}'", "在用例“{case}”上"),
     # ----- problems running student code -----
     "error.not_implemented": ("not implemented yet: {where}", "尚未实现：{where}"),

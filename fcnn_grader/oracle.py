@@ -97,7 +97,7 @@ def num_correct(preds: torch.Tensor, labels: torch.Tensor) -> int:
 
 
 # Mistakes the grader can replay, to tell a student which one their numbers match.
-MISTAKES = ("no_zero_grad", "double_step", "fresh_optimizer", "step_before_backward")
+MISTAKES = ("no_zero_grad", "double_step", "fresh_optimizer", "step_before_backward", "sum_loss")
 
 
 def train_steps(weights, batches, device="cpu", mistake: str | None = None) -> list[dict]:
@@ -114,7 +114,7 @@ def train_steps(weights, batches, device="cpu", mistake: str | None = None) -> l
         if mistake != "no_zero_grad":
             optimizer.zero_grad()
         preds = net(images.to(device))
-        loss = F.cross_entropy(preds, labels.to(device))
+        loss = F.cross_entropy(preds, labels.to(device), reduction="sum" if mistake == "sum_loss" else "mean")
         if mistake == "step_before_backward":
             optimizer.step()
             loss.backward()

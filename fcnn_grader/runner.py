@@ -136,9 +136,10 @@ class InProcessRunner:
         """Forget the submission's modules so another submission can be imported."""
         with contextlib.suppress(ValueError):
             sys.path.remove(str(self.submission))
+        prefix = str(self.submission)
         for name, module in list(sys.modules.items()):
             file = getattr(module, "__file__", None)
-            if file and self._is_student_file(file):
+            if isinstance(file, str) and file.startswith(prefix) and self._is_student_file(file):
                 del sys.modules[name]
         sys.modules.update(self._saved_modules)
         self._modules.clear()
@@ -146,6 +147,9 @@ class InProcessRunner:
     # ----- calling student code -------------------------------------------
 
     def _is_student_file(self, filename: str) -> bool:
+        # Not a real file: "<frozen importlib._bootstrap>" and the like.
+        if not filename or filename.startswith("<"):
+            return False
         try:
             return Path(filename).resolve().is_relative_to(self.submission)
         except (OSError, ValueError):
@@ -155,7 +159,7 @@ class InProcessRunner:
         rel = Path(filename).resolve().relative_to(self.submission)
         return f"{self.display}/{rel.as_posix()}"
 
-    def _call(self, func, *args, **kwargs):
+    def _call(self, func, *args, _where: str | None = None, **kwargs):
         """Call student code the way a student's own session would see it.
 
         Grad mode carries over from one student call to the next (a module
@@ -174,7 +178,7 @@ class InProcessRunner:
             raise StudentCodeError(self.error_record(exc)) from None
         finally:
             if not torch.is_grad_enabled() and self.grad_off_where is None:
-                self.grad_off_where = self._where_of(func)
+                self.grad_off_where = _where or self._where_of(func)
             self._student_grad = torch.is_grad_enabled()
             torch.set_grad_enabled(True)
             if torch.get_default_dtype() != self._default_dtype:
@@ -202,15 +206,21 @@ class InProcessRunner:
                     }
                 )
             tb = tb.tb_next
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         if isinstance(exc, SyntaxError) and exc.filename and self._is_student_file(exc.filename):
-            frames.append(
+            # The frame is the offending line itself, with a caret under the spot.
+            line = (exc.text or "").rstrip("\n")
+            stripped = line.lstrip()
+            caret = max((exc.offset or 1) - 1 - (len(line) - len(stripped)), 0)
+            frames = [
                 {
                     "file": self._display_path(exc.filename),
                     "line": exc.lineno or 0,
                     "function": "<module>",
-                    "code": (exc.text or "").strip(),
+                    "code": stripped + "\n    " + " " * caret + "^",
                 }
-            )
+            ]
+            text = f"SyntaxError: {exc.msg}"
         kind = "exception"
         if isinstance(exc, NotImplementedError) and frames and frames[-1]["code"].startswith("raise NotImplementedError"):
             kind = "not_implemented"
@@ -224,7 +234,7 @@ class InProcessRunner:
             "message": message,
             "frames": frames,
             "where": where,
-            "text": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+            "text": text,
             "grad_off": self.grad_off_where,
         }
 
@@ -245,7 +255,7 @@ class InProcessRunner:
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
             try:
-                self._call(spec.loader.exec_module, module)
+                self._call(spec.loader.exec_module, module, _where=f"{self.display}/{name}.py")
             except StudentCodeError as exc:
                 sys.modules.pop(name, None)
                 exc.record["at_import"] = True
@@ -350,8 +360,8 @@ class InProcessRunner:
             "before": before,
             "grad_off": self.grad_off_where,
         }
-        if not isinstance(output, torch.Tensor):
-            return {**result, "output": describe_value(output)}
+        if not isinstance(output, torch.Tensor) or list(output.shape) != [len(labels), 10]:
+            return {**result, "output": describe_value(output, keep_tensor=False)}
         loss = F.cross_entropy(output, labels.to(self.device))
         result["loss_requires_grad"] = bool(loss.requires_grad)
         if loss.requires_grad:
@@ -420,7 +430,7 @@ class InProcessRunner:
         optimizer.register_step_post_hook(lambda *_: batches.note("steps"))
         returned = self._call(func, net, optimizer, batches)
         return {
-            "returned": describe_value(returned, keep_tensor=False),
+            "returned": describe_value(returned),
             "weights": oracle.weights_of(net),
             "first_logits": net.first_logits,
             "last_logits": net.last_logits,

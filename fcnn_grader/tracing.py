@@ -74,8 +74,9 @@ class LayerTracer(TorchFunctionMode):
 def points_from_events(events: list[dict]) -> dict[str, dict]:
     """Where each point of contract.SHAPE_POINTS was seen: {point: {"shape", "value"}}.
 
-    pool1 is what conv2 receives, pool2 what the first reshape after conv2 (or
-    fc1) receives, flatten what fc1 receives. A point forward never reached
+    pool1 is what conv2 receives; pool2 what the last pool after conv2 gives
+    (without one, what the first reshape or fc1 receives); flatten what fc1
+    receives. A point forward never reached
     is missing from the result.
     """
     found: dict[str, dict] = {}
@@ -93,10 +94,13 @@ def points_from_events(events: list[dict]) -> dict[str, dict]:
             take(layer, events[index[layer]], "out")
     if "conv2" in index:
         take("pool1", events[index["conv2"]], "in")
-        end = index.get("fc1", len(events))
-        after = [e for e in events[index["conv2"] + 1 : end] if e["op"] in RESHAPES]
-        if after:
-            take("pool2", after[0], "in")
+        between = events[index["conv2"] + 1 : index.get("fc1", len(events))]
+        pools = [e for e in between if e["op"] in POOLS]
+        reshapes = [e for e in between if e["op"] in RESHAPES]
+        if pools:
+            take("pool2", pools[-1], "out")
+        elif reshapes:
+            take("pool2", reshapes[0], "in")
         elif "fc1" in index:
             take("pool2", events[index["fc1"]], "in")
     if "fc1" in index:

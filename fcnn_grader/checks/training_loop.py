@@ -106,7 +106,7 @@ def visits_every_batch(ctx):
     if result["fetched"] != total:
         hint = T("hint.loop_stopped") if result["fetched"] < total else T("hint.loop_twice")
         findings.append(Finding(where="loader", expected=T("expected.batches", n=total), found=T("found.batches", n=result["fetched"]), hint=hint))
-    steps = result["steps"]
+    steps = result["steps"][: result["fetched"]]  # batches never taken are reported above
     wrong = [i for i, s in enumerate(steps) if s != 1]
     if wrong:
         i = wrong[0]
@@ -114,7 +114,7 @@ def visits_every_batch(ctx):
         findings.append(
             Finding(where=T("where.batch", i=i + 1), expected=T("expected.one_step"), found=T("found.steps", n=steps[i]), hint=hint)
         )
-    unused = [i for i, f in enumerate(result["forwards"]) if f == 0]
+    unused = [i for i, f in enumerate(result["forwards"][: result["fetched"]]) if f == 0]
     if unused and not findings:
         findings.append(Finding(where=T("where.batch", i=unused[0] + 1), expected=T("expected.forward"), found=T("found.no_forward")))
     ctx.set_parts([("every batch", result["fetched"] == total), ("one step each", not wrong), ("forward each", not unused)])
@@ -142,6 +142,9 @@ def matches_reference(ctx):
     losses, _ = batch_totals(result["first_logits"], data)
     parts, findings = [], []
     for i, (got, want) in enumerate(zip(losses, expected)):
+        if i not in result["first_logits"]:
+            findings.append(Finding(where=T("where.batch", i=i + 1), expected=f"{want['loss']:.5f}", found=T("found.not_reached"), hint=T("hint.loop_stopped")))
+            break
         if not abs(got - want["loss"]) <= LOSS_RTOL * abs(want["loss"]):
             findings.append(
                 Finding(where=T("where.batch", i=i + 1), expected=f"{want['loss']:.5f}", found=f"{got:.5f}", hint=_mistake_hint(weights, data, result, i, ctx.device))

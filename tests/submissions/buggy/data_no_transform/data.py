@@ -1,0 +1,17 @@
+"""Buggy: no ToTensor: PIL images."""
+
+import torch
+import torchvision
+import torchvision.transforms as transforms
+
+
+def load_train_set(root, download=False):
+    return torchvision.datasets.FashionMNIST(
+        root=root,
+        train=True,
+        download=download,
+    )
+
+
+def make_train_loader(train_set, batch_size=100):
+    return torch.utils.data.DataLoader(train_set, batch_size=batch_size)

@@ -1,0 +1,13 @@
+"""Buggy: optimizer.step() twice."""
+
+import torch.nn.functional as F
+
+
+def training_step(network, optimizer, images, labels):
+    optimizer.zero_grad()
+    preds = network(images)
+    loss = F.cross_entropy(preds, labels)
+    loss.backward()
+    optimizer.step()
+    optimizer.step()
+    return loss.item()

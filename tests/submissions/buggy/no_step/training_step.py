@@ -1,0 +1,11 @@
+"""Buggy: no optimizer.step()."""
+
+import torch.nn.functional as F
+
+
+def training_step(network, optimizer, images, labels):
+    optimizer.zero_grad()
+    preds = network(images)
+    loss = F.cross_entropy(preds, labels)
+    loss.backward()
+    return loss.item()

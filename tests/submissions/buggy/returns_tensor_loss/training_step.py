@@ -1,0 +1,12 @@
+"""Buggy: a tensor returned where a number is expected."""
+
+import torch.nn.functional as F
+
+
+def training_step(network, optimizer, images, labels):
+    optimizer.zero_grad()
+    preds = network(images)
+    loss = F.cross_entropy(preds, labels)
+    loss.backward()
+    optimizer.step()
+    return loss

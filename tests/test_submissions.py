@@ -1,0 +1,121 @@
+"""End to end: the grader on concrete buggy submissions and on correct variants.
+
+Every buggy submission in submissions/buggy/ differs from reference/ in one
+file. It must fail exactly the listed checks of its exercise (the epoch-long
+accuracy check aside, see test_accuracy_check.py), and the output must name
+its mistake. Every correct variant in submissions/correct/, written
+differently from the reference, must pass every check.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import EXERCISES, REFERENCE, SUBMISSIONS, grade
+
+from fcnn_grader.checks import all_checks
+
+# case: (exercise, the checks it fails, words of the feedback that name the mistake)
+BUGGY = {
+    # network
+    "softmax_output": ("network", {"logits"}, "softmax is applied to the output"),
+    "relu_output": ("network", {"logits"}, "relu is applied to the out layer"),
+    "missing_pool": ("network", {"layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
+                     "the max-pool after conv1 is missing"),
+    "mixing_reshape": ("network", {"logits", "batch_independence"}, "the reshape moves numbers between images"),
+    "hard_coded_batch": ("network", {"any_batch_size", "batch_independence"}, "the batch size looks hard-coded"),
+    "wrong_fc1_in_features": ("network", {"parameters", "layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
+                              "fc1 takes in_features=12*4*4 = 192"),
+    "detach_conv1": ("network", {"gradients"}, "conv1 gets no gradient"),
+    "grad_disabled_network": ("network", {"gradients"}, "gradient tracking was turned off by"),
+    "missing_relu_fc1": ("network", {"logits"}, "between fc1 and fc2 the seed applies: relu; your forward applies: -"),
+    "avg_pool": ("network", {"logits"}, "your forward applies: relu, avg_pool2d"),
+    "extra_layer": ("network", {"parameters", "gradients"}, "the seed's network has no such layer"),
+    "forward_typo": ("network", {"layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
+                     "AttributeError: 'Network' object has no attribute 'conv3'"),
+    # num_correct
+    "argmax_dim0": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "argmax over the wrong dimension"),
+    "count_tensor": ("num_correct", {"returns_int"}, "return a Python number"),
+    "count_fraction": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "not the fraction"),
+    "argmax_flat": ("num_correct", {"crafted_inputs", "random_inputs"}, "argmax without dim"),
+    "count_numpy": ("num_correct", {"crafted_inputs"}, "preds requires grad"),
+    "syntax_error": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "SyntaxError: expected ':'"),
+    # training_step
+    "no_zero_grad": ("training_step", {"matches_reference"}, "without optimizer.zero_grad()"),
+    "step_before_backward": ("training_step", {"loss_decreases", "matches_reference"}, "or it comes before loss.backward()"),
+    "grad_disabled_step": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"},
+                           "The seed calls torch.set_grad_enabled(True)"),
+    "returns_tensor_loss": ("training_step", {"returns_loss"}, "loss.item()"),
+    "summed_loss": ("training_step", {"returns_loss", "matches_reference"}, "this is the summed loss"),
+    "double_step": ("training_step", {"loss_decreases", "matches_reference"}, "optimizer.step() twice per batch"),
+    "fresh_optimizer": ("training_step", {"matches_reference"}, "a new optimizer made at every step"),
+    "loss_after_update": ("training_step", {"returns_loss"}, "this is the loss after the update"),
+    "no_step": ("training_step", {"loss_decreases", "matches_reference"}, "optimizer.step() is missing"),
+    "gradient_ascent": ("training_step", {"loss_decreases", "matches_reference"}, "the update goes uphill"),
+    # training_loop
+    "loop_mean_loss": ("training_loop", {"returned_totals"}, "this is the mean of the batch losses"),
+    "loop_last_loss": ("training_loop", {"returned_totals"}, "this is the last batch only"),
+    "loop_correct_after_update": ("training_loop", {"returned_totals"}, "counts predictions made after the update"),
+    "loop_no_zero_grad": ("training_loop", {"matches_reference"}, "without optimizer.zero_grad()"),
+    "loop_break_early": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"}, "the loop stops early"),
+    "loop_returns_tensors": ("training_loop", {"returned_totals"}, "return a Python number"),
+    "loop_no_step": ("training_loop", {"visits_every_batch", "matches_reference"}, "optimizer.step() is missing"),
+    # data
+    "data_test_split": ("data", {"train_set"}, "this is the test split"),
+    "data_normalize": ("data", {"train_set"}, "this exercise adds no Normalize"),
+    "data_no_transform": ("data", {"train_set"}, "add transform=transforms.ToTensor()"),
+    "data_shuffle": ("data", {"train_loader"}, "no shuffle=True"),
+    "data_ignores_batch_size": ("data", {"train_loader"}, "pass batch_size on"),
+}
+
+MISTAKES_FROM_THE_ISSUE = {
+    "softmax or relu on the output": ["softmax_output", "relu_output"],
+    "a missing zero_grad": ["no_zero_grad", "loop_no_zero_grad"],
+    "step() before backward()": ["step_before_backward"],
+    "gradient tracking disabled globally": ["grad_disabled_network", "grad_disabled_step"],
+    "a reshape that mixes samples": ["mixing_reshape"],
+    "a hard-coded batch size": ["hard_coded_batch"],
+    "argmax over the wrong dimension": ["argmax_dim0"],
+    "a tensor returned where a number is expected": ["count_tensor", "returns_tensor_loss", "loop_returns_tensors"],
+    "a summed instead of averaged loss": ["summed_loss"],
+}
+
+
+def test_every_case_has_a_submission_and_every_submission_a_case():
+    on_disk = {p.name for p in (SUBMISSIONS / "buggy").iterdir() if p.is_dir()}
+    assert on_disk == set(BUGGY)
+    assert len(BUGGY) >= 20
+    assert {ex for ex, _, _ in BUGGY.values()} == {"data", "network", "num_correct", "training_step", "training_loop"}
+    for cases in MISTAKES_FROM_THE_ISSUE.values():
+        assert set(cases) <= set(BUGGY)
+
+
+@pytest.mark.parametrize("case", sorted(BUGGY))
+def test_buggy_submission_fails_and_names_its_mistake(pytester, submission, case):
+    exercise, failing, words = BUGGY[case]
+    run = grade(pytester, submission(SUBMISSIONS / "buggy" / case), exercise, "-m", "not fcnn_slow")
+    assert run.failed == {f"{exercise}::{name}" for name in failing}, run.text()
+    assert words in run.text()
+    # The student sees their own frames, never the grader's.
+    assert "fcnn_grader" not in run.text()
+
+
+@pytest.mark.parametrize("variant", sorted(p.name for p in (SUBMISSIONS / "correct").iterdir()))
+def test_correct_variant_passes_every_check(pytester, submission, variant):
+    run = grade(pytester, submission(SUBMISSIONS / "correct" / variant), "all")
+    assert run.failed == set(), run.text()
+    assert len(run.passed) == len(run.outcomes) == len(all_checks())
+
+
+def test_reference_passes_every_check(pytester):
+    run = grade(pytester, REFERENCE, "all")
+    assert run.ret == 0, run.text()
+    assert len(run.passed) == len(all_checks())
+
+
+def test_stubs_fail_every_check_with_not_implemented(pytester):
+    run = grade(pytester, EXERCISES, "all")
+    assert len(run.failed) == len(run.outcomes) == len(all_checks())
+    for check, text in run.texts.items():
+        assert "not implemented yet: " in text, check
+        assert "Traceback" not in text, check
