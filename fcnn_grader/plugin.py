@@ -15,6 +15,7 @@ from . import settings as settings_mod
 
 SETTINGS_KEY = pytest.StashKey["settings_mod.Settings"]()
 SESSION_KEY = pytest.StashKey["object"]()
+REPORTER_KEY = pytest.StashKey["object"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,9 +57,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
     if settings.active:
+        from .reporter import GradeReporter
         from .session import GradingSession
 
         config.stash[SESSION_KEY] = GradingSession(settings)
+        reporter = GradeReporter(config, settings)
+        config.stash[REPORTER_KEY] = reporter
+        config.pluginmanager.register(reporter, "fcnn_grader_reporter")
 
 
 def _settings(config: pytest.Config):
@@ -105,3 +110,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(SESSION_KEY, None)
     if session is not None:
         session.close()
+    reporter = config.stash.get(REPORTER_KEY, None)
+    if reporter is not None:
+        config.pluginmanager.unregister(reporter)

@@ -8,6 +8,7 @@ importing them again after pytester restores sys.modules.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,10 @@ import torch  # noqa: F401  (see the module docstring)
 import torchvision  # noqa: F401
 
 from fcnn_grader.checks import all_checks
+from fcnn_grader.data import ENV_CACHE_DIR, cache_dir
+
+# pytester gives each test its own HOME; keep one unpacked FashionMNIST for all of them.
+os.environ.setdefault(ENV_CACHE_DIR, str(cache_dir()))
 
 all_checks()  # the check modules too, so that in-process runs do not import them again
 
