@@ -82,8 +82,15 @@ def random_batch(size: int, seed: int, device="cpu") -> tuple[torch.Tensor, torc
 
 
 def make_optimizer(net: nn.Module) -> torch.optim.Optimizer:
-    """The optimizer the seed uses; the grader makes it and hands it to the submission."""
-    return torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+    """The optimizer the seed uses; the grader makes it and hands it to the submission.
+
+    Adam's fused kernel does the seed's update in one pass (about a fifth of
+    a training step faster on CPU); torch before 2.4 has none on CPU.
+    """
+    try:
+        return torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, fused=True)
+    except (RuntimeError, ValueError):
+        return torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
 
 
 def cross_entropy(weights, images, labels, device="cpu") -> float:

@@ -14,18 +14,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import torch  # noqa: F401  (see the module docstring)
-import torchvision  # noqa: F401
 
-from fcnn_grader.checks import all_checks
 from fcnn_grader.data import ENV_CACHE_DIR, cache_dir
+
+pytest_plugins = ["pytester"]
 
 # pytester gives each test its own HOME; keep one unpacked FashionMNIST for all of them.
 os.environ.setdefault(ENV_CACHE_DIR, str(cache_dir()))
 
-all_checks()  # the check modules too, so that in-process runs do not import them again
 
-pytest_plugins = ["pytester"]
+def pytest_configure(config):
+    # Only for the project's own tests: `pytest --exercise=...` in this folder
+    # loads this file too, and should not pay for importing torchvision here.
+    if config.getoption("exercise", None):
+        return
+    import torch  # noqa: F401  (see the module docstring)
+    import torchvision  # noqa: F401
+
+    from fcnn_grader.checks import all_checks
+
+    all_checks()  # the check modules too, so that in-process runs do not import them again
+
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"

@@ -1,0 +1,114 @@
+"""Speed and memory of the grader, against the seed's own epoch measured in the same run.
+
+    python benchmarks/bench.py [--repeat 3] [--device cpu] [--json FILE]
+
+Measures, interleaved, each --repeat times (the median is quoted):
+  seed epoch     benchmarks/seed_epoch.py: the course's DataLoader + ToTensor
+                 epoch, as a process (start to end) and its loop alone
+  suite          pytest --exercise=all --impl=reference --device=DEVICE, as a process
+  grader epoch   one epoch of reference/train_epoch through the grader's data path
+                 (in this process, data already loaded)
+  peak memory    the largest resident set of the suite's process
+Ratios compare figures from the same run only: the machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_process(args: list[str], cwd: Path) -> tuple[float, int, str]:
+    """Wall time, peak RSS in bytes (of the process and the children it waited for), stdout."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0,):
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{out[-3000:]}")
+    return wall, usage.ru_maxrss * 1024, out
+
+
+def grader_epoch(root: Path, device: str) -> float:
+    from fcnn_grader import oracle
+    from fcnn_grader.data import cached_split
+    from fcnn_grader.runner import InProcessRunner
+
+    cached_split(root, True, device)  # loaded once per session, as in a grading run
+    runner = InProcessRunner(ROOT / "reference", "reference", device)
+    try:
+        start = time.perf_counter()
+        result = runner.train_epoch(oracle.initial_weights(), {"kind": "train", "root": str(root), "batch_size": 100})
+        elapsed = time.perf_counter() - start
+    finally:
+        runner.close()
+    assert result.get("error") is None, result
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+
+    from fcnn_grader import data
+
+    root = data.materialize(data.resolve_source(None, False))
+    python = sys.executable
+    seed_wall, seed_loop, suite_wall, suite_rss, epoch = [], [], [], [], []
+    for i in range(args.repeat):
+        wall, _, out = run_process([python, str(ROOT / "benchmarks" / "seed_epoch.py"), str(root)], ROOT)
+        seed_wall.append(wall)
+        seed_loop.append(json.loads(out.strip().splitlines()[-1])["loop_s"])
+        wall, rss, out = run_process(
+            [python, "-m", "pytest", "--exercise=all", "--impl=reference", f"--device={args.device}", "-p", "no:cacheprovider", "-q"],
+            ROOT,
+        )
+        suite_wall.append(wall)
+        suite_rss.append(rss)
+        epoch.append(grader_epoch(root, args.device))
+        print(f"run {i + 1}: seed epoch {seed_wall[-1]:.2f} s (loop {seed_loop[-1]:.2f} s), suite {suite_wall[-1]:.2f} s, "
+              f"grader epoch {epoch[-1]:.2f} s, suite peak memory {suite_rss[-1] / 2**30:.2f} GiB", flush=True)
+
+    import torch
+
+    med = statistics.median
+    figures = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, device {args.device}",
+        "repeat": args.repeat,
+        "seed_epoch_process_s": med(seed_wall),
+        "seed_epoch_loop_s": med(seed_loop),
+        "suite_process_s": med(suite_wall),
+        "grader_epoch_s": med(epoch),
+        "suite_peak_memory_gib": max(suite_rss) / 2**30,
+    }
+    figures["suite_over_seed_epoch"] = figures["suite_process_s"] / figures["seed_epoch_process_s"]
+    figures["seed_loop_over_grader_epoch"] = figures["seed_epoch_loop_s"] / figures["grader_epoch_s"]
+    print()
+    print(f"machine: {figures['machine']}; medians of {args.repeat} interleaved runs")
+    print(f"  seed epoch (process, start to end)   {figures['seed_epoch_process_s']:7.2f} s")
+    print(f"  seed epoch (loop only)               {figures['seed_epoch_loop_s']:7.2f} s")
+    print(f"  whole suite against the reference    {figures['suite_process_s']:7.2f} s   "
+          f"= {figures['suite_over_seed_epoch']:.2f} x the seed epoch")
+    print(f"  one epoch, grader's data path        {figures['grader_epoch_s']:7.2f} s   "
+          f"= {figures['seed_loop_over_grader_epoch']:.2f} x faster than the seed's loop")
+    print(f"  peak memory of the suite             {figures['suite_peak_memory_gib']:7.2f} GiB")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The tolerances that decide "trains like the seed" have a measured margin on both sides.
+
+Correct ways of writing the step (other loss formulas, float64 loss) stay far
+below SAME_TRAINING; every mistake the grader replays lands far above it.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fcnn_grader import oracle
+from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+
+MARGIN = 10
+
+CORRECT_LOSSES = {
+    "cross_entropy": lambda p, y: F.cross_entropy(p, y),
+    "sum / len": lambda p, y: F.cross_entropy(p, y, reduction="sum") / len(y),
+    "log_softmax + gather": lambda p, y: -(F.log_softmax(p, 1)[torch.arange(len(y)), y]).mean(),
+    "logsumexp": lambda p, y: (torch.logsumexp(p, 1) - p.gather(1, y[:, None])[:, 0]).mean(),
+    "float64": lambda p, y: F.cross_entropy(p.double(), y).float(),
+}
+
+
+@pytest.fixture(scope="module")
+def setup():
+    weights, data = oracle.initial_weights(), batches(4)
+    return weights, data, oracle.train_steps(weights, data)
+
+
+def distances(weights, got, expected):
+    return [oracle.update_distance(a["weights"], b["weights"], weights) for a, b in zip(got, expected)]
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT_LOSSES))
+def test_correct_steps_stay_well_below_the_tolerance(setup, name):
+    weights, data, expected = setup
+    net = oracle.network(weights)
+    optimizer = oracle.make_optimizer(net)
+    got = []
+    for images, labels in data:
+        optimizer.zero_grad()
+        CORRECT_LOSSES[name](net(images), labels).backward()
+        optimizer.step()
+        got.append({"weights": oracle.weights_of(net)})
+    assert max(distances(weights, got, expected)) < SAME_TRAINING / MARGIN
+
+
+@pytest.mark.parametrize("mistake", oracle.MISTAKES)
+def test_every_replayed_mistake_lands_well_above_it(setup, mistake):
+    weights, data, expected = setup
+    replay = oracle.train_steps(weights, data, mistake=mistake)
+    assert max(distances(weights, replay, expected)) > SAME_TRAINING * MARGIN
