@@ -8,9 +8,11 @@ not as a traceback through the grader.
 from __future__ import annotations
 
 import inspect
+import json
 
 import pytest
 
+from . import scoring
 from .feedback import CheckFailure, T
 from .session import CheckContext
 
@@ -85,29 +87,22 @@ class CheckItem(pytest.Item):
         return self.path, inspect.getsourcelines(func)[1], self.spec.id
 
     def finish_report(self, report: pytest.TestReport, call: pytest.CallInfo) -> None:
-        """Put the check's points on the report, so they travel with it (xdist, junitxml)."""
+        """Put the check's points and feedback on the report, so they travel with it (xdist, junitxml)."""
         if report.when != "call":
             return
-        possible = float(self.spec.points)
-        if report.passed:
-            earned = possible
-        elif self.ctx is not None and self.ctx.parts and report.failed:
-            ok = sum(1 for _, passed in self.ctx.parts if passed)
-            earned = round(possible * ok / len(self.ctx.parts), 4)
-        else:
-            earned = 0.0
-        report.user_properties.extend(
-            [
-                ("fcnn_check", self.spec.id),
-                ("fcnn_exercise", self.spec.exercise),
-                ("fcnn_points", possible),
-                ("fcnn_score", earned),
-            ]
-        )
-        if self.ctx is not None and self.ctx.parts:
-            report.user_properties.append(
-                ("fcnn_parts", f"{sum(ok for _, ok in self.ctx.parts)}/{len(self.ctx.parts)}")
-            )
+        rule = self.grading.settings.rubric.rule(self.spec)
+        parts = self.ctx.parts if self.ctx is not None else None
+        props = [
+            ("fcnn_check", self.spec.id),
+            ("fcnn_exercise", self.spec.exercise),
+            ("fcnn_points", rule.points),
+            ("fcnn_score", scoring.earned(rule.points, report.outcome, parts, rule.partial)),
+        ]
+        if parts:
+            props.append(("fcnn_parts", f"{sum(ok for _, ok in parts)}/{len(parts)}"))
+        if self.ctx is not None and self.ctx.extra:
+            props.append(("fcnn_extra", json.dumps(self.ctx.extra, separators=(",", ":"))))
+        report.user_properties.extend(props)
 
 
 def collect_checks(session: pytest.Session, settings) -> list[CheckItem]:

@@ -25,7 +25,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if kind == "bool":
             group.addoption(f"--{name}", action="store_true", default=None, dest=dest, help=help_text)
         else:
-            metavar = {"submission": "DIR", "data-root": "DIR", "exercise": "NAME"}.get(name, name.upper())
+            metavar = {
+                "submission": "DIR", "data-root": "DIR", "exercise": "NAME", "rubric": "FILE", "grade-json": "PATH",
+                "timeout": "SECONDS", "epoch-timeout": "SECONDS", "memory-limit": "SIZE", "output-limit": "SIZE",
+            }.get(name, name.upper())
             group.addoption(f"--{name}", action="store", default=None, dest=dest, metavar=metavar, help=help_text)
         if ini:
             parser.addini(ini, help_text, type="bool" if kind == "bool" else "string", default=None)
@@ -60,8 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
         from .reporter import GradeReporter
         from .session import GradingSession
 
-        config.stash[SESSION_KEY] = GradingSession(settings)
-        reporter = GradeReporter(config, settings)
+        grading = config.stash[SESSION_KEY] = GradingSession(settings)
+        reporter = GradeReporter(config, settings, grading)
         config.stash[REPORTER_KEY] = reporter
         config.pluginmanager.register(reporter, "fcnn_grader_reporter")
 
@@ -112,4 +115,5 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         session.close()
     reporter = config.stash.get(REPORTER_KEY, None)
     if reporter is not None:
+        reporter.unconfigure()
         config.pluginmanager.unregister(reporter)

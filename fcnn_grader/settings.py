@@ -30,7 +30,62 @@ OPTIONS = (
      ".gz files); default: $FCNN_DATA_ROOT, then Debian's dataset-fashion-mnist", "str"),
     ("download", "fcnn_download", "download FashionMNIST with torchvision when it is nowhere else", "bool"),
     ("lang", "fcnn_lang", "language of the feedback: en or zh (default: from the locale)", "str"),
+    ("rubric", "fcnn_rubric", "TOML file with each check's points and visibility", "str"),
+    ("grade-json", "fcnn_grade_json", "write Gradescope's results.json to PATH", "str"),
+    ("isolate", "fcnn_isolate", "run the submission in a child process, with limits "
+     "(what fcnn-grader grade does)", "bool"),
+    ("timeout", "fcnn_timeout", "with --isolate: seconds one call into the submission may take "
+     "(default 30)", "str"),
+    ("epoch-timeout", "fcnn_epoch_timeout", "with --isolate: seconds the one-epoch call may take "
+     "(default 300)", "str"),
+    ("memory-limit", "fcnn_memory_limit", "with --isolate: memory the submission's process may use "
+     "(default 3GiB)", "str"),
+    ("output-limit", "fcnn_output_limit", "with --isolate: what it may print or write (default 10MiB)", "str"),
 )
+
+_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6, "mib": 2**20,
+          "g": 2**30, "gb": 10**9, "gib": 2**30}
+
+
+def parse_size(option: str, value: str) -> int:
+    """'3GiB', '512MiB', '10M' or a number of bytes."""
+    text = str(value).strip().lower().replace(" ", "")
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text[len(number):]
+    try:
+        size = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise ValueError(f"--{option}={value}: give a size such as 3GiB, 512MiB or 10MiB") from None
+    if size <= 0:
+        raise ValueError(f"--{option}={value}: must be more than 0")
+    return int(size)
+
+
+def parse_seconds(option: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"--{option}={value}: give a number of seconds") from None
+    if seconds <= 0:
+        raise ValueError(f"--{option}={value}: must be more than 0")
+    return seconds
+
+
+def format_size(size: int) -> str:
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= factor:
+            return f"{size / factor:g} {unit}"
+    return f"{size} B"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a submission may use in its child process (--isolate)."""
+
+    timeout: float = 30.0
+    epoch_timeout: float = 300.0
+    memory: int = 3 * 2**30
+    output: int = 10 * 2**20
 
 
 @dataclass(frozen=True)
@@ -45,6 +100,9 @@ class Settings:
     lang: str = "en"
     isolate: bool = False
     strict_files: bool = True
+    limits: Limits = field(default_factory=Limits)
+    rubric: object = None  # scoring.Rubric
+    grade_json: Path | None = None
 
     @property
     def active(self) -> bool:
@@ -53,10 +111,23 @@ class Settings:
     def header(self) -> str:
         what = f"--impl={self.impl}" if self.impl else "--submission"
         device = self.device if self.device_requested != "auto" else f"{self.device} (auto)"
-        return (
+        lines = [
             f"fcnn-grader: exercise={','.join(self.exercises)} submission={self.display} ({what}) "
-            f"device={device} lang={self.lang}\nfcnn-grader data: {self.data_source.describe()}"
-        )
+            f"device={device} lang={self.lang}",
+            f"fcnn-grader data: {self.data_source.describe()}",
+        ]
+        if self.isolate:
+            lim = self.limits
+            lines.append(
+                f"fcnn-grader isolation: child process, timeout {lim.timeout:g} s a call "
+                f"({lim.epoch_timeout:g} s for the epoch), memory {format_size(lim.memory)}, "
+                f"output {format_size(lim.output)}"
+            )
+        if self.rubric is not None and self.rubric.source != "default":
+            lines.append(f"fcnn-grader rubric: {self.rubric.source}")
+        if self.grade_json is not None:
+            lines.append(f"fcnn-grader results: {self.grade_json}")
+        return "\n".join(lines)
 
 
 def locale_lang(environ=None) -> str:
@@ -133,6 +204,21 @@ def build_settings(
         raise ValueError(f"--lang={lang}: choose en or zh")
 
     source = resolve_source(values.get("data_root"), bool(values.get("download")), environ)
+    limits = Limits(
+        timeout=parse_seconds("timeout", values["timeout"]) if values.get("timeout") else Limits.timeout,
+        epoch_timeout=parse_seconds("epoch-timeout", values["epoch_timeout"]) if values.get("epoch_timeout") else Limits.epoch_timeout,
+        memory=parse_size("memory-limit", values["memory_limit"]) if values.get("memory_limit") else Limits.memory,
+        output=parse_size("output-limit", values["output_limit"]) if values.get("output_limit") else Limits.output,
+    )
+    from .checks import checks_for  # imports torch: only for a grading run
+    from .scoring import load_rubric
+
+    rubric = load_rubric(values.get("rubric"), checks_for(exercises))
+    grade_json = Path(values["grade_json"]).expanduser() if values.get("grade_json") else None
+    if grade_json is not None:
+        grade_json = (invocation_dir / grade_json).resolve()
+        if not grade_json.parent.is_dir():
+            raise ValueError(f"--grade-json={values['grade_json']}: no such directory {grade_json.parent}")
     return Settings(
         exercises=exercises,
         submission=path,
@@ -144,4 +230,7 @@ def build_settings(
         lang=lang,
         isolate=isolate,
         strict_files=strict_files,
+        limits=limits,
+        rubric=rubric,
+        grade_json=grade_json,
     )

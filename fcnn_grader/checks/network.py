@@ -128,6 +128,10 @@ def layer_shapes(ctx):
         # The shapes after the first wrong one mostly follow from it: one line for all.
         findings.append(Finding(where=T("where.later_layers"), found=T("found.list", items=later), hint=T("hint.fix_first")))
     ctx.set_parts(parts)
+    ctx.extra["layer_shapes"] = [
+        {"point": point, "expected": _expected_shape(point, BATCH_SIZE), "found": seen.get(point, {}).get("shape")}
+        for point, _ in SHAPE_POINTS
+    ]
     if unreached and not findings and result.get("error") is None:
         findings.append(Finding(where=T(f"point.{unreached[0]}"), expected=_expected_shape(unreached[0], BATCH_SIZE), found=T("found.not_reached")))
     if result.get("error"):

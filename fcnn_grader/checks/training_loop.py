@@ -6,6 +6,8 @@ trains one epoch over the real training set and tests on the test set.
 
 from __future__ import annotations
 
+import time
+
 import torch.nn.functional as F
 
 from .. import oracle
@@ -31,7 +33,13 @@ def small_batches():
 
 def run_epoch(ctx, loader: dict) -> dict:
     """One call of the student's train_epoch per loader, shared by the checks of a run."""
-    result = ctx.session.memo(("train_epoch", repr(loader)), lambda: ctx.runner.train_epoch(oracle.initial_weights(), loader))
+
+    def call():
+        start = time.perf_counter()
+        result = ctx.runner.train_epoch(oracle.initial_weights(), loader)
+        return {**result, "seconds": time.perf_counter() - start}
+
+    result = ctx.session.memo(("train_epoch", repr(loader)), call)
     if result.get("error"):
         raise failure_from_error(result["error"])
     return result
@@ -188,6 +196,7 @@ def accuracy(ctx):
         accuracy=evaluation["accuracy"],
         confusion=evaluation["confusion"],
         loss_curve=[round(x, 5) for x in losses],
+        train_seconds=round(result["seconds"], 3),
     )
     accurate = evaluation["accuracy"] >= MIN_ACCURACY
     findings, total_parts = totals_findings(result, train_batches)
