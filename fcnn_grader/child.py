@@ -1,0 +1,81 @@
+"""The child process that runs a submission for the grader (--isolate, fcnn-grader grade).
+
+Started by isolation.IsolatedRunner as
+
+    python -I -m fcnn_grader.child CONFIG_JSON
+
+with the private copy of the submission as its working directory and two
+pipes (file descriptors named in CONFIG_JSON). It limits itself before it
+imports anything heavy, then answers the runner's requests one by one.
+Nothing here decides a verdict: the grader checks what comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+
+BLOCKED_MODULES = ("reference", "exercises")
+
+
+def apply_limits(config: dict) -> None:
+    """rlimits, and no network where Linux lets us take it away (best effort)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (config["output"], config["output"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (config["cpu_seconds"], config["cpu_seconds"] + 5))
+    if config.get("memory"):
+        resource.setrlimit(resource.RLIMIT_DATA, (config["memory"], config["memory"]))
+    try:  # a network namespace of our own has no interfaces but loopback
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.unshare(0x40000000)  # CLONE_NEWNET; fails quietly without the privilege
+    except Exception:
+        pass
+
+
+class _Blocker:
+    """Keeps the reference solutions and the grading side out of reach of student imports."""
+
+    def find_spec(self, name, path=None, target=None):
+        if any(name == blocked or name.startswith(blocked + ".") for blocked in BLOCKED_MODULES):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    apply_limits(config)
+    sys.meta_path.insert(0, _Blocker())
+
+    import torch
+
+    from . import wire
+    from .runner import InProcessRunner
+
+    torch.set_num_threads(config["threads"])
+    requests, responses = config["requests"], config["responses"]
+    runner = InProcessRunner(config["submission"], config["display"], config["device"])
+    wire.send(responses, {"ready": True, "pid": os.getpid()})
+    methods = {"inventory", "forward", "gradients", "num_correct", "training_step", "train_epoch",
+               "load_train_set", "make_train_loader"}
+    while True:
+        try:
+            request = wire.receive(requests)
+        except wire.WireClosed:
+            break
+        method = request.get("method")
+        try:
+            if method not in methods:
+                raise ValueError(f"no method {method!r}")
+            result = getattr(runner, method)(*request.get("args", []), **request.get("kwargs", {}))
+        except BaseException as exc:  # a grader problem, or student code that broke the runner
+            result = {"error": {"kind": "protocol", "params": {"detail": f"{type(exc).__name__}: {exc}"}}}
+        wire.send(responses, result)
+    os._exit(0)  # no atexit handlers of student code
+
+
+if __name__ == "__main__":
+    main()

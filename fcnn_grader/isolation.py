@@ -1,0 +1,335 @@
+"""Running a submission in a child process: the Runner for grading (--isolate).
+
+The grading process never imports the submission. Each call goes over a pipe
+to a child (fcnn_grader/child.py) that works in a private copy of the
+submission, with limits on CPU time, memory (RLIMIT_DATA), output and file
+size (RLIMIT_FSIZE), no network where Linux allows, and a wall-clock timeout
+per call. A hang, a crash, memory exhaustion or an exit fails the calls it
+happens in with a reason; a fresh child serves the next call. Everything
+else the child might do (patch torch, write files, exit 0) cannot change a
+verdict, because verdicts are computed here, from plain data, against the
+grader's own oracle.
+
+It is not a container: the child runs as the same user and can read what
+that user can. README ("Isolation") says what it protects against and what
+it does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import wire
+from .settings import format_size
+
+STARTUP_TIMEOUT = 120.0  # importing torch on a slow, busy machine
+RELAY_LIMIT = 16 * 1024  # the most of a call's output shown with its check
+
+# The student function each runner method calls, for messages and for the
+# "broke the child once, fail fast after" rule (calls on the same function
+# share it): a function that hangs or crashes is not run again, so a
+# submission that hangs everywhere costs one timeout per function.
+CALLS = {
+    "inventory": "Network()",
+    "forward": "Network.forward",
+    "gradients": "Network.forward",
+    "num_correct": "get_num_correct",
+    "training_step": "training_step",
+    "train_epoch": "train_epoch",
+    "load_train_set": "load_train_set",
+    "make_train_loader": "make_train_loader",
+}
+SAME_FUNCTION = {"inventory": "Network", "forward": "Network", "gradients": "Network"}
+
+
+def _set_subreaper() -> bool:
+    """Orphans of our children become ours, so a student's daemon can be found and killed."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        return False
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class _Child:
+    def __init__(self, proc: subprocess.Popen, requests: int, responses: int, output: Path):
+        self.proc, self.requests, self.responses, self.output = proc, requests, responses, output
+
+
+class IsolatedRunner:
+    """The Runner interface (see runner.Runner), served by a child process."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.limits = settings.limits
+        self.device = settings.device
+        self.workdir = Path(tempfile.mkdtemp(prefix="fcnn-grader-"))
+        self.copy = self.workdir / "submission"
+        # A private copy: the child may write in it, never in the original.
+        shutil.copytree(settings.submission, self.copy, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
+        (self.workdir / "tmp").mkdir()
+        self.child: _Child | None = None
+        self.broken: dict[str, dict] = {}
+        self.output_offset = 0
+        self.subreaper = _set_subreaper()
+        self.threads = int(os.environ.get("FCNN_CHILD_THREADS", "0")) or None
+
+    # ----- the child's life ----------------------------------------------------------------
+
+    def _environment(self) -> dict[str, str]:
+        keep = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "CUDA_HOME", "NVIDIA_VISIBLE_DEVICES")
+        env = {k: v for k, v in os.environ.items() if k in keep}
+        env.update(
+            HOME=str(self.copy),
+            TMPDIR=str(self.workdir / "tmp"),
+            PYTHONHASHSEED="0",
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def _spawn(self) -> _Child:
+        import torch
+
+        requests_r, requests_w = os.pipe()
+        responses_r, responses_w = os.pipe()
+        output = self.workdir / "output.txt"
+        limits = self.limits
+        config = {
+            "requests": requests_r,
+            "responses": responses_w,
+            "submission": str(self.copy),
+            "display": self.settings.display,
+            "device": self.device,
+            "threads": self.threads or torch.get_num_threads(),
+            "output": limits.output,
+            # CUDA maps far more than it uses: there the resident-memory watch alone applies.
+            "memory": limits.memory if self.device == "cpu" else None,
+            "cpu_seconds": int(limits.epoch_timeout + 40 * limits.timeout) * 2,
+        }
+        with open(output, "ab") as out:
+            self.output_offset = out.tell()
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-m", "fcnn_grader.child", json.dumps(config)],
+                cwd=self.copy,
+                env=self._environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(requests_r, responses_w),
+                start_new_session=True,  # its own process group, killed as one
+            )
+        os.close(requests_r)
+        os.close(responses_w)
+        child = _Child(proc, requests_w, responses_r, output)
+        try:
+            hello = wire.receive(responses_r, STARTUP_TIMEOUT)
+            if not (isinstance(hello, dict) and hello.get("ready")):
+                raise wire.WireError("no greeting")
+        except (wire.WireClosed, wire.WireTimeout, wire.WireError):
+            self._kill(child)
+            raise RuntimeError(f"the grader's child process did not start:\n{self._tail(output)}") from None
+        return child
+
+    def _kill(self, child: _Child) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            child.proc.kill()
+        child.proc.wait()
+        for fd in (child.requests, child.responses):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._reap_orphans()
+
+    def _reap_orphans(self) -> None:
+        """Kill what the student left behind that escaped the process group (setsid, double fork)."""
+        if not self.subreaper:
+            return
+        known = {self.child.proc.pid} if self.child is not None else set()
+        for _ in range(3):
+            strays = [pid for pid in _children_of(os.getpid()) if pid not in known and self._is_ours(pid)]
+            if not strays:
+                return
+            for pid in strays:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            for pid in strays:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+
+    def _is_ours(self, pid: int) -> bool:
+        """A stray started from the child's private folder (not some other child of pytest)."""
+        try:
+            return os.readlink(f"/proc/{pid}/cwd").startswith(str(self.workdir))
+        except OSError:
+            return True  # it is gone, or hides its folder: it was ours to kill
+
+    def close(self) -> None:
+        if self.child is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.child.requests)  # EOF: the child exits on its own
+            try:
+                self.child.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            self._kill(self.child)
+            self.child = None
+        self._reap_orphans()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ----- calls ----------------------------------------------------------------------------
+
+    def _tail(self, output: Path, limit: int = 4000) -> str:
+        with contextlib.suppress(OSError):
+            return output.read_bytes()[-limit:].decode("utf-8", "replace")
+        return ""
+
+    def _relay_output(self) -> None:
+        """What the student printed during the call, where pytest captures it for the check."""
+        output = self.workdir / "output.txt"
+        with contextlib.suppress(OSError):
+            with open(output, "rb") as fin:
+                fin.seek(self.output_offset)
+                data = fin.read()
+            self.output_offset += len(data)
+            if data:
+                if len(data) > RELAY_LIMIT:
+                    data = b"...\n" + data[-RELAY_LIMIT:]
+                sys.stdout.write(data.decode("utf-8", "replace"))
+
+    def _fault(self, kind: str, call: str, **params) -> dict:
+        return {"error": {"kind": kind, "params": {"call": call, **params}}}
+
+    def _call(self, method: str, *args, timeout: float | None = None, **kwargs) -> dict:
+        call = CALLS[method]
+        key = SAME_FUNCTION.get(method, call)
+        if key in self.broken:
+            return {"error": self.broken[key]}
+        timeout = timeout or self.limits.timeout
+        if self.child is None or self.child.proc.poll() is not None:
+            if self.child is not None:
+                self._kill(self.child)
+            self.child = self._spawn()
+        child = self.child
+        memory_hit = []
+
+        def watch():
+            if _rss(child.proc.pid) > self.limits.memory:
+                memory_hit.append(True)
+                self._kill(child)
+
+        try:
+            wire.send(child.requests, {"method": method, "args": list(args), "kwargs": kwargs})
+            result = wire.receive(child.responses, timeout, tick=watch)
+        except wire.WireTimeout:
+            self._kill(child)
+            self.child = None
+            result = self._fault("timeout", call, seconds=f"{timeout:g}")
+            self.broken[key] = result["error"]
+        except (wire.WireClosed, BrokenPipeError, OSError):
+            result = self._death(child, call, memory_hit)
+            self.broken[key] = result["error"]
+        except wire.WireError as exc:
+            self._kill(child)
+            self.child = None
+            result = self._fault("protocol", call, detail=str(exc))
+        finally:
+            self._relay_output()
+        if not isinstance(result, dict):
+            return self._fault("protocol", call, detail="an answer that is not a dict")
+        return self._translate(result, call)
+
+    def _death(self, child: _Child, call: str, memory_hit: list) -> dict:
+        """The child is gone: say why, in the student's terms."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.proc.wait(timeout=5)
+        code = child.proc.returncode
+        self._kill(child)
+        self.child = None
+        if memory_hit:
+            return self._fault("memory", call, limit=format_size(self.limits.memory))
+        if code is not None and code < 0:
+            sig = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
+            if sig == "SIGXCPU":
+                return self._fault("timeout", call, seconds=f"{self.limits.epoch_timeout:g} (CPU)")
+            return self._fault("crash", call, signal=sig)
+        return self._fault("crash", call, signal=f"exit status {code}")
+
+    def _translate(self, result: dict, call: str) -> dict:
+        """Student errors that are really a limit (memory) are said as such."""
+        error = result.get("error")
+        if isinstance(error, dict) and error.get("kind") == "exception":
+            text = f"{error.get('type')}: {error.get('message')}"
+            if error.get("type") == "MemoryError" or "can't allocate memory" in text or "Cannot allocate memory" in text:
+                result["error"] = {"kind": "memory", "params": {"call": call, "limit": format_size(self.limits.memory)}}
+            elif "File too large" in text:  # RLIMIT_FSIZE: Python ignores SIGXFSZ, the write fails
+                result["error"] = {"kind": "output", "params": {"call": call, "limit": format_size(self.limits.output)}}
+        elif isinstance(error, dict) and error.get("kind") == "protocol":
+            error.setdefault("params", {}).setdefault("call", call)
+        return result
+
+    # ----- the Runner interface ---------------------------------------------------------------
+
+    def inventory(self) -> dict:
+        return self._call("inventory")
+
+    def forward(self, weights, images, trace: bool = False, values: bool = False) -> dict:
+        return self._call("forward", weights, images, trace=trace, values=values)
+
+    def gradients(self, weights, images, labels) -> dict:
+        return self._call("gradients", weights, images, labels)
+
+    def num_correct(self, preds, labels, requires_grad: bool = False) -> dict:
+        return self._call("num_correct", preds, labels, requires_grad=requires_grad)
+
+    def training_step(self, weights, batches) -> dict:
+        return self._call("training_step", weights, [list(b) for b in batches])
+
+    def train_epoch(self, weights, loader: dict) -> dict:
+        timeout = self.limits.epoch_timeout if loader.get("kind") == "train" else None
+        return self._call("train_epoch", weights, loader, timeout=timeout)
+
+    def load_train_set(self, root: str) -> dict:
+        return self._call("load_train_set", root)
+
+    def make_train_loader(self, root: str, batch_size: int | None = None) -> dict:
+        return self._call("make_train_loader", root, batch_size=batch_size)
+
