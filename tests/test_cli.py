@@ -1,0 +1,91 @@
+"""The fcnn-grader command: batch grading, grades.csv, results.json whatever happens, the bundle."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import EXERCISES, REFERENCE, SUBMISSIONS
+from fcnn_grader.cli import main as cli_main
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return {row["submission"]: row for row in csv.DictReader(f)}
+
+
+def test_grade_a_batch_with_a_crash_and_a_hang(submission, tmp_path):
+    good = submission().rename(tmp_path / "good")
+    stubs = submission(base=EXERCISES).rename(tmp_path / "stubs")
+    crash = submission(SUBMISSIONS / "faults" / "segfault").rename(tmp_path / "crash")
+    hang = submission(SUBMISSIONS / "faults" / "hang_everywhere").rename(tmp_path / "hang")
+    out = tmp_path / "out"
+    code = cli_main(["grade", str(good), str(stubs), str(crash), str(hang), "--out", str(out), "--jobs", "2",
+                     "--timeout", "3", "--epoch-timeout", "6"])
+    assert code == 0
+    rows = read_csv(out / "grades.csv")
+    assert list(rows) == ["good", "stubs", "crash", "hang"]  # one row each, in the order given
+    assert float(rows["good"]["total"]) == float(rows["good"]["max_score"]) == 44
+    assert float(rows["stubs"]["total"]) == 0
+    assert float(rows["crash"]["num_correct::crafted_inputs"]) == 0
+    assert float(rows["crash"]["training_loop::returned_totals"]) == 3  # what it earned elsewhere
+    assert float(rows["hang"]["total"]) == 0
+    for name in rows:
+        results = json.loads((out / name / "results.json").read_text())
+        assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
+        assert len(results["tests"]) == 18
+        assert (out / name / "report.html").is_file()
+
+
+def test_a_grading_process_that_dies_still_gets_a_row(submission, tmp_path, monkeypatch):
+    good = submission().rename(tmp_path / "good")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--this-option-does-not-exist")  # dropped by the CLI
+    out = tmp_path / "out"
+    assert cli_main(["grade", str(good), "--out", str(out), "--submission-timeout", "1"]) == 0
+    rows = read_csv(out / "grades.csv")
+    assert rows["good"]["status"] == "timed out"
+    results = json.loads((out / "good" / "results.json").read_text())
+    assert results["extra_data"]["grading"] == "timed out"
+    assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
+
+
+def test_grade_usage_errors_are_one_line(tmp_path, capsys):
+    assert cli_main(["grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"fcnn-grader: error: {tmp_path / 'nowhere'}: no such directory"]
+
+
+def test_the_console_script_is_installed():
+    result = subprocess.run([sys.executable, "-m", "fcnn_grader.cli", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("fcnn-grader ")
+
+
+def test_gradescope_bundle_runs_locally(tmp_path):
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('[checks."training_loop::accuracy"]\npoints = 10\n')
+    bundle = tmp_path / "autograder.zip"
+    assert cli_main(["gradescope-bundle", "--out", str(bundle), "--rubric", str(rubric)]) == 0
+    with zipfile.ZipFile(bundle) as z:
+        names = set(z.namelist())
+        assert {"setup.sh", "run_autograder", "rubric.toml", "fcnn-grader/pyproject.toml", "fcnn-grader/fcnn_grader/plugin.py"} <= names
+        assert (z.getinfo("run_autograder").external_attr >> 16) & stat.S_IXUSR
+        z.extractall(tmp_path / "autograder" / "source")
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir()
+    for file in REFERENCE.glob("*.py"):
+        (root / "submission" / file.name).write_text(file.read_text())
+    script = root / "source" / "run_autograder"
+    script.chmod(0o755)
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    subprocess.run([str(script)], env=env, check=True, capture_output=True)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 50  # 44, with the accuracy check worth 10 instead of 4
+    assert {t["name"].split(":")[0] for t in results["tests"]} >= {"training_loop::accuracy", "network::logits"}
+    assert results["leaderboard"][0]["name"] == "Test accuracy"
