@@ -28,7 +28,7 @@ def epoch_accuracy(weights, train, test) -> float:
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(net(images), labels).backward()
         optimizer.step()
-    return oracle.evaluate(oracle.weights_of(net), test.images, test.labels)["accuracy"]
+    return oracle.evaluate(oracle.weights_of(net), test)["accuracy"]
 
 
 def summary(name, values) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import __version__
 from .contract import EXERCISES
-from .reporter import write_json_atomic
+from .reporter import number, write_json_atomic
 
 ENV_DROP = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH", "PYTHONSTARTUP")
 
@@ -70,6 +70,8 @@ def _pytest_args(submission: Path, results: Path, args) -> list[str]:
         cmd.append(f"--rubric={Path(args.rubric).resolve()}")
     if args.data_root:
         cmd.append(f"--data-root={Path(args.data_root).resolve()}")
+    if args.download:
+        cmd.append("--download")
     return cmd
 
 
@@ -210,9 +212,10 @@ def _progress(total: int):
         done[0] += 1
         score = outcome.results.get("score", 0.0)
         possible = outcome.results.get("extra_data", {}).get("max_score", "?")
-        line = f"[{done[0]}/{total}] {outcome.name}: {score:g}/{possible} ({outcome.status}, {outcome.seconds:.1f} s)"
+        possible = number(possible) if isinstance(possible, (int, float)) else possible
+        line = f"[{done[0]}/{total}] {outcome.name}: {number(score)}/{possible} ({outcome.status}, {outcome.seconds:.1f} s)"
         if bar is not None:
-            bar.set_postfix_str(f"{outcome.name} {score:g}/{possible}")
+            bar.set_postfix_str(f"{outcome.name} {number(score)}/{possible}")
             bar.update(1)
             if done[0] == total:
                 bar.close()
@@ -272,6 +275,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--lang", default="en", choices=("en", "zh"))
     grade.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     grade.add_argument("--data-root", help="FashionMNIST folder (default: as pytest --exercise finds it)")
+    grade.add_argument("--download", action="store_true", help="let torchvision download FashionMNIST if it is nowhere else")
     grade.add_argument("--timeout", type=float, default=Limits.timeout, help="seconds per call into a submission")
     grade.add_argument("--epoch-timeout", type=float, default=Limits.epoch_timeout, help="seconds for the one-epoch call")
     grade.add_argument("--memory-limit", default="3GiB")

@@ -188,16 +188,31 @@ def read_idx(path: Path):
 
 @dataclass
 class Split:
-    """One split as the checks use it: images float32 (N,1,28,28) in [0,1], labels int64."""
+    """One split as the checks use it, in dataset order.
 
-    images: "object"  # torch.Tensor
-    labels: "object"  # torch.Tensor
+    ``pixels`` are kept as read (uint8, a quarter of the memory of floats) and
+    turned into float32 in [0,1] batch by batch, by the very operation
+    ToTensor() applies to each image; or they are float32 already (the
+    generated batches of the fast checks).
+    """
+
+    pixels: "object"  # torch.Tensor (N,1,28,28), uint8 or float32
+    labels: "object"  # torch.Tensor (N,), int64
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def images(self, start: int = 0, stop: int | None = None):
+        """Images start..stop as float32 in [0,1], in a tensor of their own."""
+        import torch
+
+        chunk = self.pixels[start:stop]
+        if chunk.dtype == torch.uint8:
+            return chunk.to(torch.float32).div(255)
+        return chunk.clone()
+
     def to(self, device) -> "Split":
-        return Split(self.images.to(device), self.labels.to(device))
+        return Split(self.pixels.to(device), self.labels.to(device))
 
 
 @functools.lru_cache(maxsize=4)
@@ -209,23 +224,21 @@ def cached_split(root: Path, train: bool, device: str = "cpu") -> Split:
 
 
 def load_split(root: Path, train: bool) -> Split:
-    """The split converted exactly as ToTensor() converts each image, in dataset order."""
-    import torch
-
     raw = raw_folder(root)
     prefix = "train" if train else "test"
-    images = read_idx(raw / RAW_FILES[f"{prefix}-images"])
-    labels = read_idx(raw / RAW_FILES[f"{prefix}-labels"]).to(torch.int64)
-    # The same operation ToTensor applies to a uint8 image, so the same bits.
-    return Split(images.unsqueeze(1).to(torch.float32).div(255), labels)
+    pixels = read_idx(raw / RAW_FILES[f"{prefix}-images"]).unsqueeze(1)
+    labels = read_idx(raw / RAW_FILES[f"{prefix}-labels"])
+    import torch
+
+    return Split(pixels, labels.to(torch.int64))
 
 
 class TensorBatches:
     """Batches cut from a Split, in order, like DataLoader(split, batch_size).
 
-    Each batch is a fresh tensor so that a submission that edits its batch in
-    place cannot change the data the next check sees. ``dataset`` and
-    ``batch_size`` are there for code that looks at them.
+    Each batch is a fresh tensor, so a submission that edits its batch in place
+    cannot change the data the next check sees. ``dataset`` and ``batch_size``
+    are there for code that looks at them.
     """
 
     def __init__(self, split: Split, batch_size: int):
@@ -237,9 +250,9 @@ class TensorBatches:
         return -(-len(self.split) // self.batch_size)
 
     def __iter__(self):
-        images, labels, step = self.split.images, self.split.labels, self.batch_size
+        labels, step = self.split.labels, self.batch_size
         for start in range(0, len(self.split), step):
-            yield images[start : start + step].clone(), labels[start : start + step].clone()
+            yield self.split.images(start, start + step), labels[start : start + step].clone()
 
 
 class SplitDataset:
@@ -255,5 +268,4 @@ class SplitDataset:
         return len(self.split)
 
     def __getitem__(self, index: int):
-        return self.split.images[index], int(self.split.labels[index])
-
+        return self.split.images(index, index + 1)[0], int(self.split.labels[index])

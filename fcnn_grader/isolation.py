@@ -49,6 +49,12 @@ CALLS = {
     "make_train_loader": "make_train_loader",
 }
 SAME_FUNCTION = {"inventory": "Network", "forward": "Network", "gradients": "Network"}
+# The submission's module each call needs; a child imports it, before the first
+# such call, within IMPORT_ALLOWANCE seconds.
+MODULE_OF = {"inventory": "network", "forward": "network", "gradients": "network", "num_correct": "metrics",
+             "training_step": "training_step", "train_epoch": "training_loop",
+             "load_train_set": "data", "make_train_loader": "data"}
+IMPORT_ALLOWANCE = 30.0
 
 
 def _set_subreaper() -> bool:
@@ -76,6 +82,11 @@ def _children_of(pid: int) -> list[int]:
     return found
 
 
+def _may_limit_data(device: str) -> bool:
+    """RLIMIT_DATA suits the CPU; a CUDA context maps far more than it uses."""
+    return device == "cpu" or (device == "auto" and not os.path.exists("/dev/nvidiactl"))
+
+
 def _rss(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as status:
@@ -90,6 +101,7 @@ def _rss(pid: int) -> int:
 class _Child:
     def __init__(self, proc: subprocess.Popen, requests: int, responses: int, output: Path):
         self.proc, self.requests, self.responses, self.output = proc, requests, responses, output
+        self.imported: set[str] = set()  # the submission's modules it has imported
 
 
 class IsolatedRunner:
@@ -98,7 +110,7 @@ class IsolatedRunner:
     def __init__(self, settings):
         self.settings = settings
         self.limits = settings.limits
-        self.device = settings.device
+        self.device = settings.device  # "auto" for a prefetch started before it is resolved
         self.workdir = Path(tempfile.mkdtemp(prefix="fcnn-grader-"))
         self.copy = self.workdir / "submission"
         # A private copy: the child may write in it, never in the original.
@@ -110,6 +122,7 @@ class IsolatedRunner:
         self.output_offset = 0
         self.subreaper = _set_subreaper()
         self.threads = int(os.environ.get("FCNN_CHILD_THREADS", "0")) or None
+        self.prefetch: tuple[_Child, float] | None = None
 
     # ----- the child's life ----------------------------------------------------------------
 
@@ -125,9 +138,8 @@ class IsolatedRunner:
         )
         return env
 
-    def _spawn(self) -> _Child:
-        import torch
-
+    def _start(self, prefetch: dict | None = None) -> _Child:
+        """Start a child; it greets once it has imported torch (see _greet)."""
         requests_r, requests_w = os.pipe()
         responses_r, responses_w = os.pipe()
         output = self.workdir / "output.txt"
@@ -138,11 +150,12 @@ class IsolatedRunner:
             "submission": str(self.copy),
             "display": self.settings.display,
             "device": self.device,
-            "threads": self.threads or torch.get_num_threads(),
+            "threads": self.threads or os.cpu_count() or 1,
             "output": limits.output,
             # CUDA maps far more than it uses: there the resident-memory watch alone applies.
-            "memory": limits.memory if self.device == "cpu" else None,
+            "memory": limits.memory if _may_limit_data(self.device) else None,
             "cpu_seconds": int(limits.epoch_timeout + 40 * limits.timeout) * 2,
+            "prefetch": prefetch,
         }
         with open(output, "ab") as out:
             self.output_offset = out.tell()
@@ -158,14 +171,20 @@ class IsolatedRunner:
             )
         os.close(requests_r)
         os.close(responses_w)
-        child = _Child(proc, requests_w, responses_r, output)
+        return _Child(proc, requests_w, responses_r, output)
+
+    def _greet(self, child: _Child) -> None:
         try:
-            hello = wire.receive(responses_r, STARTUP_TIMEOUT)
+            hello = wire.receive(child.responses, STARTUP_TIMEOUT)
             if not (isinstance(hello, dict) and hello.get("ready")):
                 raise wire.WireError("no greeting")
         except (wire.WireClosed, wire.WireTimeout, wire.WireError):
             self._kill(child)
-            raise RuntimeError(f"the grader's child process did not start:\n{self._tail(output)}") from None
+            raise RuntimeError(f"the grader's child process did not start:\n{self._tail(child.output)}") from None
+
+    def _spawn(self) -> _Child:
+        child = self._start()
+        self._greet(child)
         return child
 
     def _kill(self, child: _Child) -> None:
@@ -203,6 +222,9 @@ class IsolatedRunner:
             return True  # it is gone, or hides its folder: it was ours to kill
 
     def close(self) -> None:
+        if self.prefetch is not None:
+            self._kill(self.prefetch[0])
+            self.prefetch = None
         if self.child is not None:
             with contextlib.suppress(OSError):
                 os.close(self.child.requests)  # EOF: the child exits on its own
@@ -247,8 +269,31 @@ class IsolatedRunner:
         if self.child is None or self.child.proc.poll() is not None:
             if self.child is not None:
                 self._kill(self.child)
-            self.child = self._spawn()
-        child = self.child
+            try:
+                self.child = self._spawn()
+            except RuntimeError as exc:
+                return self._fault("protocol", call, detail=str(exc))
+        module = MODULE_OF[method]
+        if module not in self.child.imported:
+            # Import first, on its own clock: torchvision alone takes seconds on a busy
+            # machine, and that should not eat into the call's own timeout.
+            self.child.imported.add(module)
+            loaded = self._send_and_await("load", [module], {}, f"import {module}.py", key, IMPORT_ALLOWANCE)
+            if loaded.get("error") and loaded["error"].get("kind") not in ("exception", "not_implemented", "exit", "missing_file"):
+                return loaded  # it hung or crashed while importing
+            if self.child is None:
+                return self._call(method, *args, timeout=timeout, **kwargs)
+        return self._send_and_await(method, list(args), kwargs, call, key, timeout)
+
+    def _send_and_await(self, method: str, args: list, kwargs: dict, call: str, key: str, timeout: float) -> dict:
+        try:
+            wire.send(self.child.requests, {"method": method, "args": args, "kwargs": kwargs})
+        except OSError:
+            pass  # it died already: _await says how
+        return self._await(self.child, call, key, timeout)
+
+    def _await(self, child: _Child, call: str, key: str, timeout: float) -> dict:
+        """The child's answer, or the fault that stopped it, said in the student's terms."""
         memory_hit = []
 
         def watch():
@@ -257,25 +302,43 @@ class IsolatedRunner:
                 self._kill(child)
 
         try:
-            wire.send(child.requests, {"method": method, "args": list(args), "kwargs": kwargs})
             result = wire.receive(child.responses, timeout, tick=watch)
         except wire.WireTimeout:
             self._kill(child)
-            self.child = None
             result = self._fault("timeout", call, seconds=f"{timeout:g}")
             self.broken[key] = result["error"]
-        except (wire.WireClosed, BrokenPipeError, OSError):
+        except (wire.WireClosed, OSError):
             result = self._death(child, call, memory_hit)
             self.broken[key] = result["error"]
         except wire.WireError as exc:
             self._kill(child)
-            self.child = None
             result = self._fault("protocol", call, detail=str(exc))
         finally:
             self._relay_output()
+        if child is self.child and child.proc.poll() is not None:
+            self.child = None
         if not isinstance(result, dict):
             return self._fault("protocol", call, detail="an answer that is not a dict")
         return self._translate(result, call)
+
+    # ----- the epoch, started with the run -------------------------------------------------------
+
+    def start_prefetch(self, loader: dict) -> None:
+        """Start a child that runs the one-epoch call at once, in parallel with the other checks."""
+        self.prefetch = (self._start(prefetch=loader), time.monotonic())
+
+    def collect_prefetch(self) -> dict:
+        child, started = self.prefetch
+        self.prefetch = None
+        try:
+            self._greet(child)
+        except RuntimeError as exc:
+            return self._fault("protocol", "train_epoch", detail=str(exc))
+        # Time from the start of the child, with room for it to start.
+        timeout = max(1.0, started + self.limits.epoch_timeout + STARTUP_TIMEOUT / 4 - time.monotonic())
+        result = self._await(child, "train_epoch", "train_epoch", timeout)
+        self._kill(child)
+        return result
 
     def _death(self, child: _Child, call: str, memory_hit: list) -> dict:
         """The child is gone: say why, in the student's terms."""
@@ -283,7 +346,6 @@ class IsolatedRunner:
             child.proc.wait(timeout=5)
         code = child.proc.returncode
         self._kill(child)
-        self.child = None
         if memory_hit:
             return self._fault("memory", call, limit=format_size(self.limits.memory))
         if code is not None and code < 0:

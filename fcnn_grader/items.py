@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from pathlib import Path
 
 import pytest
 
@@ -76,7 +77,6 @@ class CheckItem(pytest.Item):
         if isinstance(excinfo.value, CheckFailure):
             failure = excinfo.value
             lines = [f"{self.spec.id}: {self.title()}", *failure.lines(self.lang)]
-            lines[1] = lines[1]  # headline of the failure follows the check's title
             path, lineno, _ = self.reportinfo()
             return FeedbackRepr(lines, _Crash(str(path), lineno or 0, failure.summary(self.lang)))
         # Anything else is a bug of the grader: show it in full.
@@ -121,7 +121,7 @@ def collect_checks(session: pytest.Session, settings) -> list[CheckItem]:
         items.append(
             CheckItem.from_parent(
                 parent, name=spec.name, nodeid=spec.id, spec=spec, grading=grading,
-                path=_module_path(spec.func),
+                path=Path(inspect.getfile(spec.func)),
             )
         )
     # Tell the terminal how many were collected (our items bypass file collection).
@@ -132,8 +132,3 @@ def collect_checks(session: pytest.Session, settings) -> list[CheckItem]:
         )
     return items
 
-
-def _module_path(func):
-    from pathlib import Path
-
-    return Path(inspect.getfile(func))

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from .contract import LEARNING_RATE, NUM_CLASSES, PARAMETERS
 
 SEED = 20_201_126  # fixed seed for the weights and batches the checks use
+EPOCH_THREADS = 1  # CPU threads for the one-epoch check, wherever it runs (see runner.train_epoch)
 
 
 class OracleNetwork(nn.Module):
@@ -153,13 +154,14 @@ def points(weights, images, device="cpu") -> dict[str, torch.Tensor]:
     return {name: value.to("cpu") for name, value in values.items()}
 
 
-def evaluate(weights, images, labels, device="cpu", batch_size=1000) -> dict:
-    """Accuracy and confusion matrix (rows: true class, columns: predicted)."""
+def evaluate(weights, split, device="cpu", batch_size=1000) -> dict:
+    """Accuracy and confusion matrix (rows: true class, columns: predicted) on a data.Split."""
     net = network(weights, device)
     confusion = torch.zeros(NUM_CLASSES, NUM_CLASSES, dtype=torch.int64)
+    labels = split.labels
     with torch.no_grad():
         for start in range(0, len(labels), batch_size):
-            preds = net(images[start : start + batch_size].to(device)).argmax(dim=1).cpu()
+            preds = net(split.images(start, start + batch_size).to(device)).argmax(dim=1).cpu()
             truth = labels[start : start + batch_size].cpu()
             confusion += torch.bincount(
                 truth * NUM_CLASSES + preds, minlength=NUM_CLASSES * NUM_CLASSES

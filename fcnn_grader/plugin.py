@@ -20,23 +20,19 @@ REPORTER_KEY = pytest.StashKey["object"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fcnn-grader", "fcnn-grader: check the CNN training exercises")
-    for name, ini, help_text, kind in settings_mod.OPTIONS:
+    for name, ini, help_text, metavar in settings_mod.OPTIONS:
         dest = name.replace("-", "_")
-        if kind == "bool":
+        if metavar is None:
             group.addoption(f"--{name}", action="store_true", default=None, dest=dest, help=help_text)
         else:
-            metavar = {
-                "submission": "DIR", "data-root": "DIR", "exercise": "NAME", "rubric": "FILE", "grade-json": "PATH",
-                "timeout": "SECONDS", "epoch-timeout": "SECONDS", "memory-limit": "SIZE", "output-limit": "SIZE",
-            }.get(name, name.upper())
             group.addoption(f"--{name}", action="store", default=None, dest=dest, metavar=metavar, help=help_text)
         if ini:
-            parser.addini(ini, help_text, type="bool" if kind == "bool" else "string", default=None)
+            parser.addini(ini, help_text, type="bool" if metavar is None else "string", default=None)
 
 
 def _values(config: pytest.Config) -> tuple[dict, set[str]]:
     values, explicit = {}, set()
-    for name, ini, _help, _kind in settings_mod.OPTIONS:
+    for name, ini, _help, _metavar in settings_mod.OPTIONS:
         dest = name.replace("-", "_")
         value = config.getoption(dest)
         if value is not None:
@@ -58,15 +54,40 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[SETTINGS_KEY] = settings
+    grading = None
     if settings.active:
-        from .reporter import GradeReporter
         from .session import GradingSession
 
-        grading = config.stash[SESSION_KEY] = GradingSession(settings)
+        grading = GradingSession(settings)
+        if settings.prefetch and _may_prefetch(config):
+            grading.start_prefetch()  # before importing torch here: the two overlap
+        try:
+            settings = grading.settings = settings_mod.finish_settings(settings)
+        except ValueError as exc:
+            grading.close()
+            raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS_KEY] = settings
+    if grading is not None:
+        from .reporter import GradeReporter
+
+        config.stash[SESSION_KEY] = grading
         reporter = GradeReporter(config, settings, grading)
         config.stash[REPORTER_KEY] = reporter
         config.pluginmanager.register(reporter, "fcnn_grader_reporter")
+
+
+def _may_prefetch(config: pytest.Config) -> bool:
+    """Whether this process runs checks at all: not for --collect-only, not as xdist's controller."""
+    if config.option.collectonly:
+        return False
+    # Under xdist the controller runs nothing and each worker would train once.
+    return not hasattr(config, "workerinput") and not getattr(config.option, "numprocesses", None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    grading = session.config.stash.get(SESSION_KEY, None)
+    if grading is not None and not any(item.nodeid == "training_loop::accuracy" for item in session.items):
+        grading.cancel_prefetch()  # deselected (-k, -m): no need to train
 
 
 def _settings(config: pytest.Config):

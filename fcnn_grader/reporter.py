@@ -113,15 +113,15 @@ class GradeReporter:
         note = f" ({not_run} check(s) not run)" if not_run else ""
         percent = f" ({100 * earned / possible:.0f}%)" if possible else ""
         if self.config.get_verbosity() < 0:
-            terminalreporter.write_line(f"fcnn-grader score: {earned:g}/{possible:g}{percent}{note}")
+            terminalreporter.write_line(f"fcnn-grader score: {number(earned)}/{number(possible)}{percent}{note}")
             return
         terminalreporter.write_sep("=", "fcnn-grader score")
         width = max(len(name) for name in EXERCISE_ORDER) + 2
         for name in EXERCISE_ORDER:
             if name in totals:
                 e, p = totals[name]
-                terminalreporter.write_line(f"{name:<{width}} {e:>6g} / {p:g}")
-        terminalreporter.write_line(f"{'total':<{width}} {earned:>6g} / {possible:g}{percent}{note}", bold=True)
+                terminalreporter.write_line(f"{name:<{width}} {number(e):>6} / {number(p)}")
+        terminalreporter.write_line(f"{'total':<{width}} {number(earned):>6} / {number(possible)}{percent}{note}", bold=True)
 
     # ----- results.json (Gradescope's format) -------------------------------------------------
 
@@ -158,7 +158,7 @@ class GradeReporter:
         data = {
             "score": score,
             "execution_time": round(time.time() - self.start, 2),
-            "output": T("report.summary", passed=passed, total=len(tests), score=f"{score:g}", possible=f"{possible:g}").render(lang)
+            "output": T("report.summary", passed=passed, total=len(tests), score=number(score), possible=number(possible)).render(lang)
             + ("" if self.finished else " " + T("report.incomplete").render(lang)),
             "output_format": "text",
             "test_output_format": "text",
@@ -190,6 +190,11 @@ class GradeReporter:
         if path is None:
             return
         write_json_atomic(path, self.results_json())
+
+
+def number(value: float) -> str:
+    """A score as people write it: 44, 3.33."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def write_json_atomic(path: Path, data: dict) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from . import data as data_mod
+from .contract import BATCH_SIZE
 from .feedback import CheckFailure, failure_from_error
 from .settings import Settings
 
@@ -23,6 +24,7 @@ class GradingSession:
         self._data_problem: str | None = None
         self._prepared = False
         self._memo: dict = {}
+        self._prefetch = None
 
     def prepare_torch(self) -> None:
         """Settings that make results the same on every run (once per process)."""
@@ -35,6 +37,10 @@ class GradingSession:
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
+        if self._prefetch is not None:
+            # The checks here are small tensors; a second thread would only
+            # fight the background epoch for the cores (OpenMP threads spin).
+            torch.set_num_threads(1)
         self._prepared = True
 
     @property
@@ -70,6 +76,37 @@ class GradingSession:
         self.prepare_torch()
         return data_mod.cached_split(self.data_root(), train, self.device)
 
+    # ----- the one-epoch check, started with the run --------------------------------------------
+
+    def start_prefetch(self) -> None:
+        """Start the epoch over the training set now, in a child process of its own.
+
+        It is the slowest call of a run and needs nothing from the other
+        checks, so it trains while they run (and while this process is still
+        importing torch). Its child has the limits of --isolate.
+        """
+        if "training_loop" not in self.settings.exercises:
+            return
+        try:
+            root = data_mod.materialize(self.settings.data_source)
+        except data_mod.DataUnavailable:
+            return  # the check will skip, and say why
+        from .isolation import IsolatedRunner
+
+        self._prefetch = IsolatedRunner(self.settings)
+        self._prefetch.start_prefetch({"kind": "train", "root": str(root), "batch_size": BATCH_SIZE})
+
+    def collect_prefetch(self) -> dict | None:
+        """The background epoch's result (waiting for it), or None if none was started."""
+        if self._prefetch is None:
+            return None
+        return self._prefetch.collect_prefetch()
+
+    def cancel_prefetch(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.close()
+            self._prefetch = None
+
     def memo(self, key, compute):
         """compute() once per run: checks that look at the same student call share it."""
         if key not in self._memo:
@@ -77,6 +114,7 @@ class GradingSession:
         return self._memo[key]
 
     def close(self) -> None:
+        self.cancel_prefetch()
         if self._runner is not None:
             self._runner.close()
             self._runner = None

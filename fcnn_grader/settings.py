@@ -1,46 +1,51 @@
 """Command-line options and their ini twins, turned into checked Settings.
 
 Every problem becomes a ValueError with one line that says what to do; the
-plugin hands it to pytest as a UsageError. Only ``resolve_device`` imports
-torch, and only when a run asks for checks.
+plugin hands it to pytest as a UsageError. build_settings needs no torch, so
+the grader can start its background epoch before importing it;
+finish_settings (the device, the rubric) does, and runs only when a run asks
+for checks.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .contract import EXERCISES, parse_exercises
 from .data import DataSource, resolve_source
 
 IMPLS = ("exercises", "reference")
+PREFETCH = ("auto", "always", "never")
 DEVICES = ("auto", "cpu", "cuda")
 LANGS = ("en", "zh")
 
-# (option, ini name, help, kind); kind: "str", "bool" or "float"
+# (option, ini name, help, metavar); a flag has no metavar
 OPTIONS = (
     ("exercise", None, "run the grader's checks for NAME: data, network, num_correct, "
-     "training_step, training_loop, all, or a comma list", "str"),
+     "training_step, training_loop, all, or a comma list", "NAME"),
     ("impl", "fcnn_impl", "which implementation to check: exercises (default) or reference, "
-     "found in the rootdir", "str"),
-    ("submission", "fcnn_submission", "check the contract's files in DIR instead of --impl", "str"),
-    ("device", "fcnn_device", "auto (CUDA when available, the default), cpu or cuda", "str"),
+     "found in the rootdir", "NAME"),
+    ("submission", "fcnn_submission", "check the contract's files in DIR instead of --impl", "DIR"),
+    ("device", "fcnn_device", "auto (CUDA when available, the default), cpu or cuda", "DEVICE"),
     ("data-root", "fcnn_data_root", "folder with FashionMNIST (torchvision layout, or the four "
-     ".gz files); default: $FCNN_DATA_ROOT, then Debian's dataset-fashion-mnist", "str"),
-    ("download", "fcnn_download", "download FashionMNIST with torchvision when it is nowhere else", "bool"),
-    ("lang", "fcnn_lang", "language of the feedback: en or zh (default: from the locale)", "str"),
-    ("rubric", "fcnn_rubric", "TOML file with each check's points and visibility", "str"),
-    ("grade-json", "fcnn_grade_json", "write Gradescope's results.json to PATH", "str"),
+     ".gz files); default: $FCNN_DATA_ROOT, then Debian's dataset-fashion-mnist", "DIR"),
+    ("download", "fcnn_download", "download FashionMNIST with torchvision when it is nowhere else", None),
+    ("lang", "fcnn_lang", "language of the feedback: en or zh (default: from the locale)", "LANG"),
+    ("rubric", "fcnn_rubric", "TOML file with each check's points and visibility", "FILE"),
+    ("grade-json", "fcnn_grade_json", "write Gradescope's results.json to PATH", "PATH"),
     ("isolate", "fcnn_isolate", "run the submission in a child process, with limits "
-     "(what fcnn-grader grade does)", "bool"),
+     "(what fcnn-grader grade does)", None),
     ("timeout", "fcnn_timeout", "with --isolate: seconds one call into the submission may take "
-     "(default 30)", "str"),
+     "(default 30)", "SECONDS"),
     ("epoch-timeout", "fcnn_epoch_timeout", "with --isolate: seconds the one-epoch call may take "
-     "(default 300)", "str"),
+     "(default 300)", "SECONDS"),
     ("memory-limit", "fcnn_memory_limit", "with --isolate: memory the submission's process may use "
-     "(default 3GiB)", "str"),
-    ("output-limit", "fcnn_output_limit", "with --isolate: what it may print or write (default 10MiB)", "str"),
+     "(default 3GiB)", "SIZE"),
+    ("output-limit", "fcnn_output_limit", "with --isolate: what it may print or write (default 10MiB)", "SIZE"),
+    ("prefetch", "fcnn_prefetch", "auto, always or never: train the one-epoch check in a background "
+     "process started with the run, so that it overlaps the other checks (auto: with 3 or more CPU cores)", "WHEN"),
 )
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6, "mib": 2**20,
@@ -101,7 +106,9 @@ class Settings:
     isolate: bool = False
     strict_files: bool = True
     limits: Limits = field(default_factory=Limits)
-    rubric: object = None  # scoring.Rubric
+    prefetch: bool = False
+    rubric_path: str | None = None
+    rubric: object = None  # scoring.Rubric, once finished
     grade_json: Path | None = None
 
     @property
@@ -199,6 +206,9 @@ def build_settings(
     requested = values.get("device") or "auto"
     if requested not in DEVICES:
         raise ValueError(f"--device={requested}: choose auto, cpu or cuda")
+    prefetch = values.get("prefetch") or "auto"
+    if prefetch not in PREFETCH:
+        raise ValueError(f"--prefetch={prefetch}: choose auto, always or never")
     lang = values.get("lang") or locale_lang(environ)
     if lang not in LANGS:
         raise ValueError(f"--lang={lang}: choose en or zh")
@@ -210,10 +220,6 @@ def build_settings(
         memory=parse_size("memory-limit", values["memory_limit"]) if values.get("memory_limit") else Limits.memory,
         output=parse_size("output-limit", values["output_limit"]) if values.get("output_limit") else Limits.output,
     )
-    from .checks import checks_for  # imports torch: only for a grading run
-    from .scoring import load_rubric
-
-    rubric = load_rubric(values.get("rubric"), checks_for(exercises))
     grade_json = Path(values["grade_json"]).expanduser() if values.get("grade_json") else None
     if grade_json is not None:
         grade_json = (invocation_dir / grade_json).resolve()
@@ -224,13 +230,28 @@ def build_settings(
         submission=path,
         display=_display(path, invocation_dir),
         impl=impl,
-        device=resolve_device(requested),
+        device=requested,  # resolved by finish_settings
         device_requested=requested,
         data_source=source,
         lang=lang,
         isolate=isolate,
         strict_files=strict_files,
         limits=limits,
-        rubric=rubric,
+        prefetch=prefetch == "always" or (prefetch == "auto" and (os.cpu_count() or 1) >= 3),
+        rubric_path=values.get("rubric"),
         grade_json=grade_json,
+    )
+
+
+def finish_settings(settings: Settings) -> Settings:
+    """The parts that need torch: the device "auto" stands for, the rubric's check names."""
+    if not settings.active:
+        return settings
+    from .checks import checks_for
+    from .scoring import load_rubric
+
+    return replace(
+        settings,
+        device=resolve_device(settings.device_requested),
+        rubric=load_rubric(settings.rubric_path, checks_for(settings.exercises)),
     )

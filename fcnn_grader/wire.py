@@ -14,8 +14,6 @@ import select
 import struct
 import time
 
-import torch
-
 HEADER = struct.Struct("<Q")
 MAX_MESSAGE = 1 << 31  # 2 GiB: far above any real answer (a full epoch's logits is 2.4 MB)
 
@@ -34,6 +32,8 @@ class WireError(Exception):
 
 def plain(value, depth: int = 0):
     """Only what weights_only loading accepts; anything else becomes its repr."""
+    import torch
+
     if depth > 20:
         return "<too deep>"
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -51,6 +51,8 @@ def plain(value, depth: int = 0):
 
 
 def send(fd: int, message) -> None:
+    import torch  # here, not above: the grader may start a child before it needs torch
+
     buffer = io.BytesIO()
     torch.save(plain(message), buffer)
     data = buffer.getvalue()
@@ -86,6 +88,8 @@ def receive(fd: int, timeout: float | None = None, tick=None):
     if size > MAX_MESSAGE:
         raise WireError(f"a message of {size} bytes")
     data = _read_exactly(fd, size, deadline, tick)
+    import torch
+
     try:
         return torch.load(io.BytesIO(data), weights_only=True)
     except Exception as exc:  # whatever a crafted pickle makes the safe loader say

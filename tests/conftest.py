@@ -19,6 +19,10 @@ from fcnn_grader.data import ENV_CACHE_DIR, cache_dir
 
 pytest_plugins = ["pytester"]
 
+# Submissions are data, not tests. (The cheat's conftest is stored as
+# conftest.py.cheat, so that it can never join this test run.)
+collect_ignore = ["submissions"]
+
 # pytester gives each test its own HOME; keep one unpacked FashionMNIST for all of them.
 os.environ.setdefault(ENV_CACHE_DIR, str(cache_dir()))
 
@@ -43,11 +47,14 @@ SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
 
 
 def build_submission(dest: Path, *overlays: Path, base: Path = REFERENCE) -> Path:
-    """A submission folder: the base's files, then each overlay's files on top."""
+    """A submission folder: the base's files, then each overlay's files on top.
+
+    A file stored as NAME.cheat is copied as NAME.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     for folder in (base, *overlays):
-        for file in folder.glob("*.py"):
-            shutil.copy(file, dest / file.name)
+        for file in [*folder.glob("*.py"), *folder.glob("*.cheat")]:
+            shutil.copy(file, dest / file.name.removesuffix(".cheat"))
     return dest
 
 

@@ -41,6 +41,10 @@ def test_a_batch_edited_in_place_leaves_the_data_alone(root):
     first = next(iter(data_mod.TensorBatches(split, 100)))[0]
     first.zero_()
     assert next(iter(data_mod.TensorBatches(split, 100)))[0].sum() > 0
+    generated = data_mod.Split(torch.rand(3, 1, 28, 28), torch.zeros(3, dtype=torch.int64))
+    batch = next(iter(data_mod.TensorBatches(generated, 3)))[0]
+    batch.zero_()
+    assert generated.pixels.sum() > 0
 
 
 def test_cached_split_is_read_once(root):
@@ -52,3 +56,7 @@ def test_split_dataset_serves_items_like_torchvision(root):
     ours = data_mod.SplitDataset(data_mod.cached_split(root, True))
     for i in (0, 59_999):
         assert torch.equal(ours[i][0], dataset[i][0]) and ours[i][1] == dataset[i][1]
+
+
+def test_the_split_stays_in_bytes(root):
+    assert data_mod.cached_split(root, True).pixels.dtype == torch.uint8  # 47 MB, not 188

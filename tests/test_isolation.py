@@ -21,7 +21,7 @@ def isolated(pytester, submission, exercise: str, *args: str):
     results = pytester.path / "results.json"
     run = pytester.runpytest_subprocess(
         f"--exercise={exercise}", f"--submission={submission}", "--isolate", f"--grade-json={results}",
-        "-p", "no:cacheprovider", "--timeout=5", "-m", "not fcnn_slow", *args,
+        "-p", "no:cacheprovider", "--timeout=10", "-m", "not fcnn_slow", *args,
     )
     return run, json.loads(results.read_text())
 
@@ -34,9 +34,9 @@ def outputs(results: dict) -> str:
     return "\n".join(t["output"] for t in results["tests"])
 
 
-# fault: (exercise, exercise whose checks all fail, words that say why)
+# fault: (exercises to run, the exercise whose checks fail, words that say why, extra options)
 FAULTS = {
-    "hang_forward": ("network,num_correct", "network", "timed out after 5 s in Network.forward"),
+    "hang_forward": ("network,num_correct", "network", "timed out after 5 s in Network.forward", "--timeout=5"),
     "memory_hog": ("training_step,num_correct", "training_step", "stopped: used more than 3 GiB of memory in training_step"),
     "segfault": ("num_correct,training_step", "num_correct", "crashed with SIGSEGV in get_num_correct"),
     "sys_exit": ("training_loop,num_correct", "training_loop", "Your code tried to exit the program in"),
@@ -50,8 +50,8 @@ FAULTS = {
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_a_fault_fails_only_its_own_checks_with_a_reason(pytester, submission, fault):
-    exercise, broken, words = FAULTS[fault]
-    run, results = isolated(pytester, submission(SUBMISSIONS / "faults" / fault), exercise)
+    exercise, broken, words, *args = FAULTS[fault]
+    run, results = isolated(pytester, submission(SUBMISSIONS / "faults" / fault), exercise, *args)
     assert run.ret == pytest.ExitCode.TESTS_FAILED
     status = outcomes(results)
     failed = {check for check, s in status.items() if s == "failed"}

@@ -9,6 +9,8 @@ differently from the reference, must pass every check.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import EXERCISES, REFERENCE, SUBMISSIONS, grade
@@ -119,3 +121,19 @@ def test_stubs_fail_every_check_with_not_implemented(pytester):
     for check, text in run.texts.items():
         assert "not implemented yet: " in text, check
         assert "Traceback" not in text, check
+
+
+@pytest.mark.parametrize("prefetch", ["always", "never"])
+def test_the_accuracy_check_fails_a_loop_that_learns_nothing(pytester, submission, prefetch):
+    run = grade(pytester, submission(SUBMISSIONS / "buggy" / "loop_no_step"), "training_loop", f"--prefetch={prefetch}", "-k", "accuracy")
+    assert run.failed == {"training_loop::accuracy"}
+    assert "the network does not learn enough in one epoch" in run.text()
+
+
+def test_the_background_epoch_gives_the_same_verdict_and_numbers(pytester):
+    runs = [grade(pytester, REFERENCE, "training_loop", f"--prefetch={p}", "-k", "accuracy") for p in ("always", "never")]
+    extras = [json.loads(run.properties["training_loop::accuracy"]["fcnn_extra"]) for run in runs]
+    for extra in extras:
+        extra.pop("train_seconds")
+    assert runs[0].passed == runs[1].passed == {"training_loop::accuracy"}
+    assert extras[0] == extras[1]

@@ -275,8 +275,9 @@ def test_materialize_unpacks_gz_into_torchvision_layout(tmp_path, monkeypatch):
     _write_fake_dataset(tmp_path / "flat", gz=True)
     root = data_mod.materialize(data_mod.resolve_source(str(tmp_path / "flat"), False, environ={}))
     split = data_mod.load_split(root, train=True)
-    assert split.images.shape == (3, 1, 28, 28) and split.images.dtype == torch.float32
-    assert split.images.flatten()[255].item() == 1.0 and split.labels.tolist() == [1, 2, 9]
+    images = split.images()
+    assert images.shape == (3, 1, 28, 28) and images.dtype == torch.float32
+    assert images.flatten()[255].item() == 1.0 and split.labels.tolist() == [1, 2, 9]
     assert not list(data_mod.raw_folder(root).glob("*.part"))
 
 

@@ -44,7 +44,7 @@ def train_set(ctx):
             images_ok = labels_ok = False
             break
         image, label = item
-        problem = _image_finding(index, image, train.images[index].cpu())
+        problem = _image_finding(index, image, train.images(index, index + 1)[0].cpu())
         if problem:
             images_ok = False
             findings.append(problem)
@@ -72,7 +72,7 @@ def _batch_findings(result: dict, train, size: int, label: str) -> list[Finding]
         images, labels = batch
         if images["shape"] != [size, 1, 28, 28] or labels["shape"] != [size]:
             return [Finding(where=where, expected=f"({size}, 1, 28, 28), ({size},)", found=f"{tuple(images['shape'])}, {tuple(labels['shape'])}", hint=T("hint.batch_size", size=size))]
-        want_images = train.images[start : start + size].cpu()
+        want_images = train.images(start, start + size).cpu()
         want_labels = train.labels[start : start + size].cpu()
         if not (torch.equal(images["value"], want_images) and torch.equal(labels["value"].to(torch.int64), want_labels)):
             return [Finding(where=where, expected=T("expected.in_order", start=start, end=start + size - 1), found=T("found.other_items"), hint=T("hint.shuffle"))]
