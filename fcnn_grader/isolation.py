@@ -55,6 +55,7 @@ MODULE_OF = {"inventory": "network", "forward": "network", "gradients": "network
              "training_step": "training_step", "train_epoch": "training_loop",
              "load_train_set": "data", "make_train_loader": "data"}
 IMPORT_ALLOWANCE = 30.0
+CUDA_HOST_MEMORY = 2 * 2**30  # host memory a CUDA context takes, on top of the limit
 
 
 def _set_subreaper() -> bool:
@@ -296,8 +297,12 @@ class IsolatedRunner:
         """The child's answer, or the fault that stopped it, said in the student's terms."""
         memory_hit = []
 
+        limit = self.limits.memory
+        if not _may_limit_data(self.device):
+            limit += CUDA_HOST_MEMORY  # the CUDA runtime's own, which the student does not control
+
         def watch():
-            if _rss(child.proc.pid) > self.limits.memory:
+            if _rss(child.proc.pid) > limit:
                 memory_hit.append(True)
                 self._kill(child)
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The CUDA run: one script, run once on a machine with a GPU (issue 5).
+# Needs the grader's dependencies there; FashionMNIST from $FCNN_DATA_ROOT
+# (a folder with the four .gz files will do). Writes its logs to $OUT.
+set -uo pipefail
+out="${OUT:-/tmp/gpu-check}"
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1 FCNN_CACHE_DIR=/tmp/fcnn-cache
+python=${PYTHON:-python3}
+say() { echo "== $*" | tee -a "$out/summary.txt"; }
+TIMEFORMAT="%R s"
+
+$python -m pip install -q --no-deps -e . >"$out/pip.log" 2>&1 || { say "pip install failed"; tail "$out/pip.log"; }
+say "$(nvidia-smi -L 2>/dev/null | head -1)"
+say "$($python -c 'import torch, torchvision, sys; print("python", sys.version.split()[0], "torch", torch.__version__, "torchvision", torchvision.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name() if torch.cuda.is_available() else "")')"
+
+say "$($python -c 'import torch, torch.nn.functional as F
+from fcnn_grader import oracle
+net = oracle.network(oracle.initial_weights(), "cuda")
+F.cross_entropy(net(torch.rand(100, 1, 28, 28, device="cuda")), torch.zeros(100, dtype=torch.long, device="cuda")).backward()
+print("host memory of a process with torch and a CUDA context:", [l.split()[1:] for l in open("/proc/self/status") if l.startswith(("VmRSS", "VmHWM"))])')"
+
+for device in cuda cpu; do
+    for run in 1 2; do
+        seconds=$( { time $python -m pytest --exercise=all --impl=reference --device=$device -p no:cacheprovider -q \
+            --grade-json="$out/reference-$device.json" >"$out/suite-$device-$run.log" 2>&1; } 2>&1 )
+        say "suite --device=$device, run $run: $seconds, $(tail -1 "$out/suite-$device-$run.log")"
+    done
+done
+seconds=$( { time $python -m pytest --exercise=all --impl=reference --device=cuda --isolate -p no:cacheprovider -q \
+    >"$out/suite-cuda-isolate.log" 2>&1; } 2>&1 )
+say "suite --device=cuda --isolate: $seconds, $(tail -1 "$out/suite-cuda-isolate.log")"
+
+say "the project's tests that exercise the device (device auto = cuda here)"
+$python -m pytest tests/test_cuda.py tests/test_submissions.py tests/test_thresholds.py -q -p no:cacheprovider -n 8 \
+    >"$out/tests-cuda.log" 2>&1
+say "$(tail -1 "$out/tests-cuda.log")"
+
+$python benchmarks/bench.py --repeat 1 --device cuda --json "$out/bench-cuda.json" >"$out/bench-cuda.log" 2>&1
+say "benchmark, --device cuda:"
+tail -8 "$out/bench-cuda.log" | tee -a "$out/summary.txt"
