@@ -11,7 +11,7 @@ say() { echo "== $*" | tee -a "$out/summary.txt"; }
 TIMEFORMAT="%R s"
 
 # Offline: build with the setuptools already there; failing that, load the plugin by name.
-if ! $python -m pip install -q --no-deps --no-build-isolation -e . >"$out/pip.log" 2>&1; then
+if ! $python -m pip install -q --no-deps --no-build-isolation -e . >>"$out/details.log" 2>&1; then
     say "pip install failed: using PYTHONPATH and PYTEST_PLUGINS instead"
     export PYTHONPATH="$PWD" PYTEST_PLUGINS=fcnn_grader.plugin
 fi
@@ -27,19 +27,24 @@ print("host memory of a process with torch and a CUDA context:", [l.split()[1:] 
 for device in cuda cpu; do
     for run in 1 2; do
         seconds=$( { time $python -m pytest --exercise=all --impl=reference --device=$device -p no:cacheprovider -q \
-            --grade-json="$out/reference-$device.json" >"$out/suite-$device-$run.log" 2>&1; } 2>&1 )
-        say "suite --device=$device, run $run: $seconds, $(tail -1 "$out/suite-$device-$run.log")"
+            --grade-json="$out/reference-$device.json" >"$out/run.log" 2>&1; } 2>&1 )
+        cat "$out/run.log" >>"$out/details.log"
+        say "suite --device=$device, run $run: $seconds, $(tail -1 "$out/run.log")"
     done
 done
 seconds=$( { time $python -m pytest --exercise=all --impl=reference --device=cuda --isolate -p no:cacheprovider -q \
-    >"$out/suite-cuda-isolate.log" 2>&1; } 2>&1 )
-say "suite --device=cuda --isolate: $seconds, $(tail -1 "$out/suite-cuda-isolate.log")"
+    >"$out/run.log" 2>&1; } 2>&1 )
+cat "$out/run.log" >>"$out/details.log"
+say "suite --device=cuda --isolate: $seconds, $(tail -1 "$out/run.log")"
 
 say "the project's tests that exercise the device (device auto = cuda here)"
 $python -m pytest tests/test_cuda.py tests/test_submissions.py tests/test_thresholds.py -q -p no:cacheprovider -n 8 \
-    >"$out/tests-cuda.log" 2>&1
-say "$(tail -1 "$out/tests-cuda.log")"
+    >"$out/run.log" 2>&1
+cat "$out/run.log" >>"$out/details.log"
+say "$(tail -1 "$out/run.log")"
 
-$python benchmarks/bench.py --repeat 1 --device cuda --json "$out/bench-cuda.json" >"$out/bench-cuda.log" 2>&1
+$python benchmarks/bench.py --repeat 1 --device cuda --json "$out/bench-cuda.json" >"$out/run.log" 2>&1
+cat "$out/run.log" >>"$out/details.log"
 say "benchmark, --device cuda:"
-tail -8 "$out/bench-cuda.log" | tee -a "$out/summary.txt"
+tail -8 "$out/run.log" | tee -a "$out/summary.txt"
+rm -f "$out/run.log"
