@@ -63,7 +63,7 @@ def _pytest_args(submission: Path, results: Path, args) -> list[str]:
         # No conftest.py, no cache, no ini of anyone's: only the grader's checks.
         "--noconftest", "-p", "no:cacheprovider", "-o", "addopts=", "-q",
         f"--lang={args.lang}", f"--device={args.device}",
-        f"--timeout={args.timeout}", f"--epoch-timeout={args.epoch_timeout}",
+        f"--call-timeout={args.call_timeout}", f"--epoch-timeout={args.epoch_timeout}",
         f"--memory-limit={args.memory_limit}", f"--output-limit={args.output_limit}",
     ]
     if args.rubric:
@@ -276,7 +276,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     grade.add_argument("--data-root", help="FashionMNIST folder (default: as pytest --exercise finds it)")
     grade.add_argument("--download", action="store_true", help="let torchvision download FashionMNIST if it is nowhere else")
-    grade.add_argument("--timeout", type=float, default=Limits.timeout, help="seconds per call into a submission")
+    grade.add_argument("--call-timeout", type=float, default=Limits.timeout, help="seconds per call into a submission")
     grade.add_argument("--epoch-timeout", type=float, default=Limits.epoch_timeout, help="seconds for the one-epoch call")
     grade.add_argument("--memory-limit", default="3GiB")
     grade.add_argument("--output-limit", default="10MiB")
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "submission_timeout", 0) is None:
         # Enough for every function to hang once, and the epoch, with room for slow machines.
-        args.submission_timeout = 2 * (args.epoch_timeout + 10 * args.timeout) + 120
+        args.submission_timeout = 2 * (args.epoch_timeout + 10 * args.call_timeout) + 120
     try:
         return args.func(args)
     except CliError as exc:

@@ -37,7 +37,7 @@ OPTIONS = (
     ("grade-json", "fcnn_grade_json", "write Gradescope's results.json to PATH", "PATH"),
     ("isolate", "fcnn_isolate", "run the submission in a child process, with limits "
      "(what fcnn-grader grade does)", None),
-    ("timeout", "fcnn_timeout", "with --isolate: seconds one call into the submission may take "
+    ("call-timeout", "fcnn_call_timeout", "with --isolate: seconds one call into the submission may take "
      "(default 30)", "SECONDS"),
     ("epoch-timeout", "fcnn_epoch_timeout", "with --isolate: seconds the one-epoch call may take "
      "(default 300)", "SECONDS"),
@@ -215,7 +215,7 @@ def build_settings(
 
     source = resolve_source(values.get("data_root"), bool(values.get("download")), environ)
     limits = Limits(
-        timeout=parse_seconds("timeout", values["timeout"]) if values.get("timeout") else Limits.timeout,
+        timeout=parse_seconds("call-timeout", values["call_timeout"]) if values.get("call_timeout") else Limits.timeout,
         epoch_timeout=parse_seconds("epoch-timeout", values["epoch_timeout"]) if values.get("epoch_timeout") else Limits.epoch_timeout,
         memory=parse_size("memory-limit", values["memory_limit"]) if values.get("memory_limit") else Limits.memory,
         output=parse_size("output-limit", values["output_limit"]) if values.get("output_limit") else Limits.output,

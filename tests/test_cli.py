@@ -28,7 +28,7 @@ def test_grade_a_batch_with_a_crash_and_a_hang(submission, tmp_path):
     hang = submission(SUBMISSIONS / "faults" / "hang_everywhere").rename(tmp_path / "hang")
     out = tmp_path / "out"
     code = cli_main(["grade", str(good), str(stubs), str(crash), str(hang), "--out", str(out), "--jobs", "2",
-                     "--timeout", "5", "--epoch-timeout", "120"])
+                     "--call-timeout", "5", "--epoch-timeout", "120"])
     assert code == 0
     rows = read_csv(out / "grades.csv")
     assert list(rows) == ["good", "stubs", "crash", "hang"]  # one row each, in the order given

@@ -21,7 +21,7 @@ def isolated(pytester, submission, exercise: str, *args: str):
     results = pytester.path / "results.json"
     run = pytester.runpytest_subprocess(
         f"--exercise={exercise}", f"--submission={submission}", "--isolate", f"--grade-json={results}",
-        "-p", "no:cacheprovider", "--timeout=10", "-m", "not fcnn_slow", *args,
+        "-p", "no:cacheprovider", "--call-timeout=10", "-m", "not fcnn_slow", *args,
     )
     return run, json.loads(results.read_text())
 
@@ -36,7 +36,7 @@ def outputs(results: dict) -> str:
 
 # fault: (exercises to run, the exercise whose checks fail, words that say why, extra options)
 FAULTS = {
-    "hang_forward": ("network,num_correct", "network", "timed out after 5 s in Network.forward", "--timeout=5"),
+    "hang_forward": ("network,num_correct", "network", "timed out after 5 s in Network.forward", "--call-timeout=5"),
     "memory_hog": ("training_step,num_correct", "training_step", "stopped: used more than 3 GiB of memory in training_step"),
     "segfault": ("num_correct,training_step", "num_correct", "crashed with SIGSEGV in get_num_correct"),
     "sys_exit": ("training_loop,num_correct", "training_loop", "Your code tried to exit the program in"),
@@ -69,7 +69,7 @@ def test_the_faults_cover_the_issue(pytester):
 
 def test_a_submission_that_hangs_everywhere_finishes_within_the_timeouts(pytester, submission):
     start = time.monotonic()
-    run, results = isolated(pytester, submission(SUBMISSIONS / "faults" / "hang_everywhere"), "all", "--timeout=2", "--epoch-timeout=4", "-m", "")
+    run, results = isolated(pytester, submission(SUBMISSIONS / "faults" / "hang_everywhere"), "all", "--call-timeout=2", "--epoch-timeout=4", "-m", "")
     elapsed = time.monotonic() - start
     assert results["score"] == 0 and results["extra_data"]["finished"] is True
     assert len(results["tests"]) == 18 and all(t["status"] == "failed" for t in results["tests"])
@@ -105,7 +105,7 @@ def test_no_cheat_scores_more_than_the_same_code_without_it(submission, tmp_path
     cheats = [c.with_name(n) for c, n in zip(cheats, CHEATS)]
     honest = honest.rename(honest.with_name("honest"))
     out = tmp_path / "out"
-    assert cli_main(["grade", str(honest), *map(str, cheats), "--out", str(out), "--timeout", "10"]) == 0
+    assert cli_main(["grade", str(honest), *map(str, cheats), "--out", str(out), "--call-timeout", "10"]) == 0
     time.sleep(2)  # the fake-results daemon would plant again by now, if it were alive
     rows = {line.split(",")[0]: line.split(",") for line in (out / "grades.csv").read_text().splitlines()[1:]}
     honest_score = float(rows["honest"][-3])

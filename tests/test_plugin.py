@@ -218,3 +218,12 @@ def test_a_grader_check_failure_carries_its_points(pytester, submission):
     assert props["fcnn_score"] == 1.0  # a float, but not the right one: half the parts
     assert props["fcnn_parts"] == "1/2"
 
+
+
+def test_works_beside_common_plugins(pytester, project):
+    """Options named like pytest-timeout's or xdist's would stop pytest before it starts."""
+    pytest.importorskip("pytest_timeout")
+    result = pytester.runpytest_subprocess(
+        "--exercise=num_correct", "--impl=reference", "--device=cpu", "--timeout=120", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=3)
