@@ -47,14 +47,17 @@ class _Blocker:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before CUDA starts (oracle.make_deterministic)
     apply_limits(config)
     sys.meta_path.insert(0, _Blocker())
 
     import torch
 
     from . import wire
+    from .oracle import make_deterministic
     from .runner import InProcessRunner
 
+    make_deterministic()
     torch.set_num_threads(config["threads"])
     requests, responses = config["requests"], config["responses"]
     device = config["device"]

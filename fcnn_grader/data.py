@@ -217,9 +217,14 @@ class Split:
 
 @functools.lru_cache(maxsize=4)
 def cached_split(root: Path, train: bool, device: str = "cpu") -> Split:
-    """load_split, read once per process and per device (on CUDA the whole split lives there)."""
+    """load_split, read once per process and per device.
+
+    On a GPU the whole split lives there, as float32 converted on the CPU: a
+    GPU's division by 255 can differ from ToTensor's in the last bit.
+    """
     if device != "cpu":
-        return cached_split(root, train, "cpu").to(device)
+        cpu = cached_split(root, train, "cpu")
+        return Split(cpu.images().to(device), cpu.labels.to(device))
     return load_split(root, train)
 
 

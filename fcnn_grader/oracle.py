@@ -17,6 +17,21 @@ SEED = 20_201_126  # fixed seed for the weights and batches the checks use
 EPOCH_THREADS = 1  # CPU threads for the one-epoch check, wherever it runs (see runner.train_epoch)
 
 
+def make_deterministic() -> None:
+    """Settings under which the same submission gives the same numbers on every run.
+
+    Full float32 on GPUs (no TF32: oracle and submission must agree to 1e-5),
+    deterministic cuDNN and kernels. Called in the grading process and in its
+    children alike. CUBLAS_WORKSPACE_CONFIG only counts before CUDA starts,
+    which is why the plugin and the child set it first thing.
+    """
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
 class OracleNetwork(nn.Module):
     """The seed's Network without its prints."""
 

@@ -56,7 +56,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     grading = None
     if settings.active:
+        import os
+
         from .session import GradingSession
+
+        # Deterministic cuBLAS needs this before CUDA starts (see oracle.make_deterministic).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
         grading = GradingSession(settings)
         if settings.prefetch and _may_prefetch(config):

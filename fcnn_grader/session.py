@@ -32,11 +32,9 @@ class GradingSession:
             return
         import torch
 
-        # Exact agreement with the oracle needs full-precision float32 on GPUs.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
+        from .oracle import make_deterministic
+
+        make_deterministic()
         if self._prefetch is not None:
             # The checks here are small tensors; a second thread would only
             # fight the background epoch for the cores (OpenMP threads spin).
@@ -72,9 +70,9 @@ class GradingSession:
             pytest.skip(self._data_problem)
         return self._root
 
-    def split(self, train: bool):
+    def split(self, train: bool, device: str | None = None):
         self.prepare_torch()
-        return data_mod.cached_split(self.data_root(), train, self.device)
+        return data_mod.cached_split(self.data_root(), train, device or self.device)
 
     # ----- the one-epoch check, started with the run --------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from conftest import EXERCISES, REFERENCE, SUBMISSIONS, grade
 
@@ -69,6 +70,10 @@ BUGGY = {
     "data_shuffle": ("data", {"train_loader"}, "no shuffle=True"),
     "data_ignores_batch_size": ("data", {"train_loader"}, "pass batch_size on"),
 }
+
+# On a GPU some mistakes show differently: .numpy() fails on any CUDA tensor.
+if torch.cuda.is_available():
+    BUGGY["count_numpy"] = ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "the tensor is on the GPU")
 
 MISTAKES_FROM_THE_ISSUE = {
     "softmax or relu on the output": ["softmax_output", "relu_output"],

@@ -31,7 +31,7 @@ def train_set(ctx):
     """60,000 items: float32 images (1,28,28) in [0,1] as ToTensor() gives them, labels 0-9."""
     root = ctx.session.data_root()
     result = ctx.call("load_train_set", str(root))
-    train = ctx.session.split(True)
+    train = ctx.session.split(True, device="cpu")  # compared with ToTensor's output, made on the CPU
     findings = []
     length = result.get("length")
     if length != TRAIN_SET_SIZE:
@@ -83,7 +83,7 @@ def _batch_findings(result: dict, train, size: int, label: str) -> list[Finding]
 def train_loader(ctx):
     """Batches of 100 in dataset order: the first is (100,1,28,28) and (100,); 600 of them."""
     root = ctx.session.data_root()
-    train = ctx.session.split(True)
+    train = ctx.session.split(True, device="cpu")
     default = ctx.call("make_train_loader", str(root))
     findings = _batch_findings(default, train, BATCH_SIZE, "make_train_loader(train_set)")
     length = default.get("length")
