@@ -1,6 +1,6 @@
 """Speed and memory of the grader, against the seed's own epoch measured in the same run.
 
-    python benchmarks/bench.py [--repeat 3] [--device cpu] [--json FILE]
+    python benchmarks/bench.py [--repeat 3] [--device cpu] [--submissions 4] [--json FILE]
 
 Measures, interleaved, each --repeat times (the median is quoted):
   seed epoch     benchmarks/seed_epoch.py: the course's DataLoader + ToTensor
@@ -11,6 +11,9 @@ Measures, interleaved, each --repeat times (the median is quoted):
                  (in this process, data already loaded)
   peak memory    the suite's processes together (pytest and its children), sampled
                  every 50 ms
+  grading        fcnn-grader grade on one copy of the reference (isolation's cost
+                 against the in-process suite), then on --submissions copies with
+                 --jobs 1 and --jobs 2
 Ratios compare figures from the same run only: the machines are noisy.
 """
 
@@ -20,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -87,11 +91,25 @@ def grader_epoch(root: Path, device: str) -> float:
     return elapsed
 
 
+def grading(python: str, root: Path, jobs: int, folders: list[Path], out: Path) -> float:
+    """Wall time of fcnn-grader grade over the folders (the CLI, as instructors run it)."""
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [python, "-m", "fcnn_grader.cli", "grade", *map(str, folders), "--out", str(out), "--jobs", str(jobs),
+           "--data-root", str(root), "--device", "cpu"]
+    wall, _, log = run_process(cmd, ROOT)
+    for folder in folders:
+        results = json.loads((out / folder.name / "results.json").read_text())
+        assert results["score"] == results["extra_data"]["max_score"], (folder, results["output"])
+    return wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--submissions", type=int, default=4,
+                        help="copies of the reference that fcnn-grader grade grades, with --jobs 1 and 2 (0: skip)")
     args = parser.parse_args()
 
     from fcnn_grader import data
@@ -115,6 +133,21 @@ def main() -> None:
               f"({suite_rss[-1] / 2**30:.2f} GiB), suite --prefetch=always {serial_wall[-1]:.2f} s ({serial_rss[-1] / 2**30:.2f} GiB), "
               f"grader epoch {epoch[-1]:.2f} s", flush=True)
 
+    grade_one, jobs1, jobs2 = [], [], []
+    if args.submissions:
+        work = Path(tempfile.mkdtemp(prefix="fcnn-bench-"))
+        folders = []
+        for i in range(args.submissions):
+            folders.append(work / f"student{i + 1}")
+            shutil.copytree(ROOT / "reference", folders[-1])
+        for i in range(args.repeat):
+            grade_one.append(grading(python, root, 1, folders[:1], work / "out"))
+            jobs1.append(grading(python, root, 1, folders, work / "out"))
+            jobs2.append(grading(python, root, 2, folders, work / "out"))
+            print(f"grading run {i + 1}: one submission {grade_one[-1]:.2f} s; {len(folders)} submissions "
+                  f"--jobs 1 {jobs1[-1]:.2f} s, --jobs 2 {jobs2[-1]:.2f} s", flush=True)
+        shutil.rmtree(work, ignore_errors=True)
+
     import torch
 
     med = statistics.median
@@ -129,6 +162,15 @@ def main() -> None:
         "grader_epoch_s": med(epoch),
         "suite_peak_memory_gib": max(suite_rss) / 2**30,
     }
+    if args.submissions:
+        figures.update(
+            grade_one_submission_s=med(grade_one),
+            grade_jobs1_s=med(jobs1),
+            grade_jobs2_s=med(jobs2),
+            submissions=args.submissions,
+        )
+        figures["isolation_over_in_process"] = figures["grade_one_submission_s"] / figures["suite_process_s"]
+        figures["jobs2_throughput_over_jobs1"] = figures["grade_jobs1_s"] / figures["grade_jobs2_s"]
     figures["suite_over_seed_epoch"] = figures["suite_process_s"] / figures["seed_epoch_process_s"]
     figures["seed_loop_over_grader_epoch"] = figures["seed_epoch_loop_s"] / figures["grader_epoch_s"]
     print()
@@ -143,6 +185,11 @@ def main() -> None:
           f"= {figures['seed_loop_over_grader_epoch']:.2f} x faster than the seed's loop")
     print(f"  peak memory of the suite (all procs) {figures['suite_peak_memory_gib']:7.2f} GiB "
           f"({figures['suite_prefetch_peak_memory_gib']:.2f} GiB with --prefetch=always)")
+    if args.submissions:
+        print(f"  fcnn-grader grade, one submission     {figures['grade_one_submission_s']:7.2f} s   "
+              f"= {figures['isolation_over_in_process']:.2f} x the in-process suite")
+        print(f"  {args.submissions} submissions, --jobs 1 / --jobs 2   {figures['grade_jobs1_s']:6.2f} s / "
+              f"{figures['grade_jobs2_s']:.2f} s = {figures['jobs2_throughput_over_jobs1']:.2f} x the throughput")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
 

@@ -103,6 +103,7 @@ class _Child:
     def __init__(self, proc: subprocess.Popen, requests: int, responses: int, output: Path):
         self.proc, self.requests, self.responses, self.output = proc, requests, responses, output
         self.imported: set[str] = set()  # the submission's modules it has imported
+        self.greeted = True  # False while a child started early has not said hello yet
 
 
 class IsolatedRunner:
@@ -188,6 +189,11 @@ class IsolatedRunner:
         self._greet(child)
         return child
 
+    def start_early(self) -> None:
+        """Start the child now; it imports torch while the grader does (greeted at the first call)."""
+        self.child = self._start()
+        self.child.greeted = False
+
     def _kill(self, child: _Child) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(child.proc.pid, signal.SIGKILL)
@@ -267,13 +273,17 @@ class IsolatedRunner:
         if key in self.broken:
             return {"error": self.broken[key]}
         timeout = timeout or self.limits.timeout
-        if self.child is None or self.child.proc.poll() is not None:
-            if self.child is not None:
-                self._kill(self.child)
-            try:
+        try:
+            if self.child is not None and not self.child.greeted:
+                self.child.greeted = True
+                self._greet(self.child)
+            if self.child is None or self.child.proc.poll() is not None:
+                if self.child is not None:
+                    self._kill(self.child)
                 self.child = self._spawn()
-            except RuntimeError as exc:
-                return self._fault("protocol", call, detail=str(exc))
+        except RuntimeError as exc:
+            self.child = None
+            return self._fault("protocol", call, detail=str(exc))
         module = MODULE_OF[method]
         if module not in self.child.imported:
             # Import first, on its own clock: torchvision alone takes seconds on a busy

@@ -103,6 +103,8 @@ class CheckItem(pytest.Item):
         if self.ctx is not None and self.ctx.extra:
             props.append(("fcnn_extra", json.dumps(self.ctx.extra, separators=(",", ":"))))
         report.user_properties.extend(props)
+        # junitxml writes the properties of the teardown report, made from the item's.
+        self.user_properties.extend(props)
 
 
 def collect_checks(session: pytest.Session, settings) -> list[CheckItem]:

@@ -64,8 +64,11 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
         grading = GradingSession(settings)
-        if settings.prefetch and _may_prefetch(config):
-            grading.start_prefetch()  # before importing torch here: the two overlap
+        if _runs_checks(config):
+            # Before this process imports torch (finish_settings): the children's imports overlap it.
+            if settings.prefetch:
+                grading.start_prefetch()
+            grading.start_child()
         try:
             settings = grading.settings = settings_mod.finish_settings(settings)
         except ValueError as exc:
@@ -81,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(reporter, "fcnn_grader_reporter")
 
 
-def _may_prefetch(config: pytest.Config) -> bool:
+def _runs_checks(config: pytest.Config) -> bool:
     """Whether this process runs checks at all: not for --collect-only, not as xdist's controller."""
     if config.option.collectonly:
         return False

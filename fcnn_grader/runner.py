@@ -130,7 +130,6 @@ class InProcessRunner:
         self._student_grad = True
         self.grad_off_where: str | None = None
         self._default_dtype = torch.get_default_dtype()
-        self._splits: dict = {}
         sys.path.insert(0, str(self.submission))
 
     def close(self) -> None:
@@ -405,12 +404,6 @@ class InProcessRunner:
             )
         return {"steps": steps, "error": None, "grad_off": self.grad_off_where}
 
-    def _split(self, root: str, train: bool = True):
-        key = (root, train)
-        if key not in self._splits:
-            self._splits[key] = data_mod.cached_split(Path(root), train, str(self.device))
-        return self._splits[key]
-
     def _loader(self, spec: dict):
         if spec["kind"] == "random":
             batches = [oracle.random_batch(size, spec["seed"] + i) for i, size in enumerate(spec["sizes"])]
@@ -418,7 +411,7 @@ class InProcessRunner:
                 torch.cat([b[0] for b in batches]).to(self.device), torch.cat([b[1] for b in batches]).to(self.device)
             )
             return WatchedBatches(split, spec["sizes"][0])
-        return WatchedBatches(self._split(spec["root"]), spec["batch_size"])
+        return WatchedBatches(data_mod.cached_split(Path(spec["root"]), True, str(self.device)), spec["batch_size"])
 
     @_catch
     def train_epoch(self, weights, loader: dict) -> dict:

@@ -45,6 +45,14 @@ class GradingSession:
     def device(self) -> str:
         return self.settings.device
 
+    def start_child(self) -> None:
+        """With --isolate: start the submission's child now, so that it imports torch while we do."""
+        if self.settings.isolate and self._runner is None:
+            from .isolation import IsolatedRunner
+
+            self._runner = IsolatedRunner(self.settings)
+            self._runner.start_early()
+
     @property
     def runner(self):
         if self._runner is None:

@@ -42,6 +42,7 @@ FAULTS = {
     "sys_exit": ("training_loop,num_correct", "training_loop", "Your code tried to exit the program in"),
     "os_exit": ("training_step,num_correct", "training_step", "crashed with exit status 0 in training_step"),
     "import_error": ("network,num_correct", "network", "Importing your code raised RuntimeError"),
+    "syntax_error": ("num_correct,training_step", "num_correct", "SyntaxError: expected ':'"),
     "missing_function": ("num_correct,training_step", "num_correct", "metrics.py defines no get_num_correct"),
     "nan_output": ("network,num_correct", "network", "nan"),
     "print_flood": ("training_step,num_correct", "training_step", "stopped: printed more than 10 MiB in training_step"),

@@ -227,3 +227,21 @@ def test_works_beside_common_plugins(pytester, project):
         "--exercise=num_correct", "--impl=reference", "--device=cpu", "--timeout=120", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(passed=3)
+
+
+def test_the_run_ends_with_a_score_table(pytester, project):
+    result = pytester.runpytest("--exercise=num_correct,training_step", "--device=cpu", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*= fcnn-grader score =*", "num_correct * 0 / 6", "training_step * 0 / 8", "total * 0 / 14 (0%)"])
+    quiet = pytester.runpytest("--exercise=num_correct", "--impl=reference", "--device=cpu", "-q", "-p", "no:cacheprovider")
+    quiet.stdout.fnmatch_lines(["fcnn-grader score: 6/6 (100%)"])
+
+
+def test_junit_xml_carries_each_checks_points(pytester, project):
+    import xml.etree.ElementTree as ET
+
+    xml = pytester.path / "junit.xml"
+    pytester.runpytest("--exercise=training_step", "--submission=" + str(REFERENCE.parent / "tests" / "submissions" / "buggy" / "summed_loss"),
+                       "--device=cpu", f"--junitxml={xml}", "-p", "no:cacheprovider")
+    cases = {case.get("name"): case for case in ET.parse(xml).getroot().iter("testcase")}
+    props = {p.get("name"): p.get("value") for p in cases["returns_loss"].iter("property")}
+    assert (props["fcnn_check"], props["fcnn_points"], props["fcnn_score"]) == ("training_step::returns_loss", "2.0", "1.0")
