@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +187,8 @@ def cmd_grade(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     names = _unique_names(dirs)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    # The reports need matplotlib (a second to import): import it while the graders run.
+    threading.Thread(target=_import_report_modules, daemon=True).start()
     outcomes: dict[str, Outcome] = {}
     progress = _progress(len(dirs))
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -200,6 +203,14 @@ def cmd_grade(args) -> int:
     write_grades_csv(out / "grades.csv", ordered)
     print(f"graded {len(ordered)} submission(s) into {out}: grades.csv, <name>/results.json, <name>/report.html")
     return 0
+
+
+def _import_report_modules() -> None:
+    with contextlib.suppress(Exception):
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+
+        from . import report_html  # noqa: F401
 
 
 def _progress(total: int):

@@ -72,16 +72,16 @@ class CheckFailure(Exception):
         super().__init__(render(self.headline))
 
     def summary(self, lang: str = "en") -> str:
-        """One line for the short test summary."""
-        if self.findings:
-            f = self.findings[0]
-            parts = [render(f.where, lang)]
-            if f.expected is not None:
-                parts.append(f"{T('label.expected').render(lang)} {render(f.expected, lang)}")
-            if f.found is not None:
-                parts.append(f"{T('label.found').render(lang)} {render(f.found, lang)}")
-            return ": ".join(parts[:1]) + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "")
-        return render(self.headline, lang)
+        """One line for the short test summary: the first finding, or the headline."""
+        if not self.findings:
+            return render(self.headline, lang)
+        first = self.findings[0]
+        said = [
+            f"{T(f'label.{key}').render(lang)} {render(getattr(first, key), lang)}"
+            for key in ("expected", "found")
+            if getattr(first, key) is not None
+        ]
+        return render(first.where, lang) + (": " + ", ".join(said) if said else "")
 
     def lines(self, lang: str = "en") -> list[str]:
         """The whole message, as lines for the terminal and the reports."""
