@@ -55,9 +55,6 @@ class Finding:
     found: object = None
     hint: object = None
 
-    def as_dict(self, lang: str) -> dict:
-        return {k: render(getattr(self, k), lang) for k in ("where", "expected", "found", "hint")}
-
 
 @dataclass
 class CheckFailure(Exception):

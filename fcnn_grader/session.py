@@ -12,7 +12,7 @@ import pytest
 
 from . import data as data_mod
 from .contract import BATCH_SIZE
-from .feedback import CheckFailure, failure_from_error
+from .feedback import failure_from_error
 from .settings import Settings
 
 
@@ -153,6 +153,3 @@ class CheckContext:
     def set_parts(self, parts: list[tuple[str, bool]]) -> None:
         """Partial credit: the check earns its points times the share of parts that pass."""
         self.parts = [(str(name), bool(ok)) for name, ok in parts]
-
-    def fail(self, headline, findings=(), **kwargs):
-        raise CheckFailure(headline, list(findings), **kwargs)
