@@ -7,6 +7,7 @@ the checks. Loading it imports neither torch nor torchvision: without
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -56,8 +57,6 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     grading = None
     if settings.active:
-        import os
-
         from .session import GradingSession
 
         # Deterministic cuBLAS needs this before CUDA starts (see oracle.make_deterministic).
