@@ -11,10 +11,11 @@ Measures, interleaved, each --repeat times (the median is quoted):
                  (in this process, data already loaded)
   peak memory    the suite's processes together (pytest and its children), sampled
                  every 50 ms
-  grading        fcnn-grader grade on one copy of the reference (isolation's cost
-                 against the in-process suite), then on --submissions copies with
-                 --jobs 1 and --jobs 2
-Ratios compare figures from the same run only: the machines are noisy.
+  grading        the in-process suite on a copy of the reference, then fcnn-grader
+                 grade on that copy (isolation's cost), then on --submissions copies
+                 with --jobs 1 and --jobs 2
+Ratios are taken run by run, between figures measured side by side, and their
+median and range are quoted: the machines are noisy.
 """
 
 from __future__ import annotations
@@ -59,16 +60,16 @@ def _tree_rss(root: int) -> int:
 
 def run_process(args: list[str], cwd: Path) -> tuple[float, int, str]:
     """Wall time, peak memory in bytes (the process and its children together), stdout."""
-    start = time.perf_counter()
-    out_file = tempfile.TemporaryFile()
-    proc = subprocess.Popen(args, cwd=cwd, stdout=out_file, stderr=subprocess.STDOUT)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
-        time.sleep(0.05)
-    wall = time.perf_counter() - start
-    out_file.seek(0)
-    out = out_file.read().decode("utf-8", "replace")
+    with tempfile.TemporaryFile() as out_file:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=cwd, stdout=out_file, stderr=subprocess.STDOUT)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+        out_file.seek(0)
+        out = out_file.read().decode("utf-8", "replace")
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{out[-3000:]}")
     return wall, peak, out
@@ -96,11 +97,22 @@ def grading(python: str, root: Path, jobs: int, folders: list[Path], out: Path) 
     shutil.rmtree(out, ignore_errors=True)
     cmd = [python, "-m", "fcnn_grader.cli", "grade", *map(str, folders), "--out", str(out), "--jobs", str(jobs),
            "--data-root", str(root), "--device", "cpu"]
-    wall, _, log = run_process(cmd, ROOT)
+    wall, _, _ = run_process(cmd, ROOT)
     for folder in folders:
         results = json.loads((out / folder.name / "results.json").read_text())
         assert results["score"] == results["extra_data"]["max_score"], (folder, results["output"])
     return wall
+
+
+def ratio(name: str, numerators: list[float], denominators: list[float]) -> dict:
+    """A ratio taken run by run (each run's pair shares its moment), then its median and range."""
+    per_run = [a / b for a, b in zip(numerators, denominators)]
+    return {name: statistics.median(per_run), f"{name}_per_run": per_run}
+
+
+def span(figures: dict, name: str) -> str:
+    runs = figures[f"{name}_per_run"]
+    return f"{figures[name]:.2f} [{min(runs):.2f}, {max(runs):.2f}]"
 
 
 def main() -> None:
@@ -117,11 +129,11 @@ def main() -> None:
     root = data.materialize(data.resolve_source(None, False))
     python = sys.executable
     seed_wall, seed_loop, suite_wall, suite_rss, serial_wall, serial_rss, epoch = [], [], [], [], [], [], []
+    suite = [python, "-m", "pytest", "--exercise=all", "--impl=reference", f"--device={args.device}", "-p", "no:cacheprovider", "-q"]
     for i in range(args.repeat):
         wall, _, out = run_process([python, str(ROOT / "benchmarks" / "seed_epoch.py"), str(root)], ROOT)
         seed_wall.append(wall)
         seed_loop.append(json.loads(out.strip().splitlines()[-1])["loop_s"])
-        suite = [python, "-m", "pytest", "--exercise=all", "--impl=reference", f"--device={args.device}", "-p", "no:cacheprovider", "-q"]
         wall, rss, out = run_process(suite, ROOT)
         suite_wall.append(wall)
         suite_rss.append(rss)
@@ -133,7 +145,7 @@ def main() -> None:
               f"({suite_rss[-1] / 2**30:.2f} GiB), suite --prefetch=always {serial_wall[-1]:.2f} s ({serial_rss[-1] / 2**30:.2f} GiB), "
               f"grader epoch {epoch[-1]:.2f} s", flush=True)
 
-    grade_one, jobs1, jobs2 = [], [], []
+    grade_one, in_process, jobs1, jobs2 = [], [], [], []
     if args.submissions:
         work = Path(tempfile.mkdtemp(prefix="fcnn-bench-"))
         folders = []
@@ -141,11 +153,15 @@ def main() -> None:
             folders.append(work / f"student{i + 1}")
             shutil.copytree(ROOT / "reference", folders[-1])
         for i in range(args.repeat):
+            # Isolation's cost against the in-process run of the same submission, measured
+            # side by side: the pair shares the machine's mood of the moment.
+            in_process.append(run_process([*suite[:4], f"--submission={folders[0]}", *suite[5:]], ROOT)[0])
             grade_one.append(grading(python, root, 1, folders[:1], work / "out"))
             jobs1.append(grading(python, root, 1, folders, work / "out"))
             jobs2.append(grading(python, root, 2, folders, work / "out"))
-            print(f"grading run {i + 1}: one submission {grade_one[-1]:.2f} s; {len(folders)} submissions "
-                  f"--jobs 1 {jobs1[-1]:.2f} s, --jobs 2 {jobs2[-1]:.2f} s", flush=True)
+            print(f"grading run {i + 1}: in-process suite {in_process[-1]:.2f} s, fcnn-grader grade {grade_one[-1]:.2f} s "
+                  f"({grade_one[-1] / in_process[-1]:.2f} x); {len(folders)} submissions "
+                  f"--jobs 1 {jobs1[-1]:.2f} s, --jobs 2 {jobs2[-1]:.2f} s ({jobs1[-1] / jobs2[-1]:.2f} x)", flush=True)
         shutil.rmtree(work, ignore_errors=True)
 
     import torch
@@ -169,27 +185,29 @@ def main() -> None:
             grade_jobs2_s=med(jobs2),
             submissions=args.submissions,
         )
-        figures["isolation_over_in_process"] = figures["grade_one_submission_s"] / figures["suite_process_s"]
-        figures["jobs2_throughput_over_jobs1"] = figures["grade_jobs1_s"] / figures["grade_jobs2_s"]
-    figures["suite_over_seed_epoch"] = figures["suite_process_s"] / figures["seed_epoch_process_s"]
-    figures["seed_loop_over_grader_epoch"] = figures["seed_epoch_loop_s"] / figures["grader_epoch_s"]
+        figures["in_process_suite_s"] = med(in_process)
+        figures.update(ratio("isolation_over_in_process", grade_one, in_process))
+        figures.update(ratio("jobs2_throughput_over_jobs1", jobs1, jobs2))
+    figures.update(ratio("suite_over_seed_epoch", suite_wall, seed_wall))
+    figures.update(ratio("seed_loop_over_grader_epoch", seed_loop, epoch))
     print()
-    print(f"machine: {figures['machine']}; medians of {args.repeat} interleaved runs")
+    print(f"machine: {figures['machine']}; medians of {args.repeat} interleaved runs; "
+          "ratios: the median of the runs' own ratios [lowest, highest]")
     print(f"  seed epoch (process, start to end)   {figures['seed_epoch_process_s']:7.2f} s")
     print(f"  seed epoch (loop only)               {figures['seed_epoch_loop_s']:7.2f} s")
     print(f"  whole suite against the reference    {figures['suite_process_s']:7.2f} s   "
-          f"= {figures['suite_over_seed_epoch']:.2f} x the seed epoch")
+          f"= {span(figures, 'suite_over_seed_epoch')} x the seed epoch")
     print(f"  the same with --prefetch=always      {figures['suite_prefetch_process_s']:7.2f} s   "
           f"= {figures['suite_prefetch_process_s'] / figures['seed_epoch_process_s']:.2f} x the seed epoch")
     print(f"  one epoch, grader's data path        {figures['grader_epoch_s']:7.2f} s   "
-          f"= {figures['seed_loop_over_grader_epoch']:.2f} x faster than the seed's loop")
+          f"= {span(figures, 'seed_loop_over_grader_epoch')} x faster than the seed's loop")
     print(f"  peak memory of the suite (all procs) {figures['suite_peak_memory_gib']:7.2f} GiB "
           f"({figures['suite_prefetch_peak_memory_gib']:.2f} GiB with --prefetch=always)")
     if args.submissions:
         print(f"  fcnn-grader grade, one submission     {figures['grade_one_submission_s']:7.2f} s   "
-              f"= {figures['isolation_over_in_process']:.2f} x the in-process suite")
+              f"= {span(figures, 'isolation_over_in_process')} x the in-process suite ({figures['in_process_suite_s']:.2f} s)")
         print(f"  {args.submissions} submissions, --jobs 1 / --jobs 2   {figures['grade_jobs1_s']:6.2f} s / "
-              f"{figures['grade_jobs2_s']:.2f} s = {figures['jobs2_throughput_over_jobs1']:.2f} x the throughput")
+              f"{figures['grade_jobs2_s']:.2f} s = {span(figures, 'jobs2_throughput_over_jobs1')} x the throughput")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
 
