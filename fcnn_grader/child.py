@@ -18,6 +18,7 @@ import resource
 import sys
 
 BLOCKED_MODULES = ("reference", "exercises")
+GRADER = __spec__.parent if __spec__ else "fcnn_grader"
 
 
 def apply_limits(config: dict) -> None:
@@ -39,17 +40,31 @@ def apply_limits(config: dict) -> None:
 class _Blocker:
     """Keeps the reference solutions and the grading side out of reach of student imports."""
 
+    def __init__(self):
+        self.blocked = BLOCKED_MODULES
+
     def find_spec(self, name, path=None, target=None):
-        if any(name == blocked or name.startswith(blocked + ".") for blocked in BLOCKED_MODULES):
+        if any(name == blocked or name.startswith(blocked + ".") for blocked in self.blocked):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
+
+    def hide_grader(self) -> None:
+        """Once the runner is built, the grader's own modules go too: its oracle is a solution.
+
+        The runner keeps what it imported; an import statement in student code now
+        finds nothing (a determined student can still read files, see README).
+        """
+        for name in [n for n in sys.modules if n == GRADER or n.startswith(GRADER + ".")]:
+            del sys.modules[name]
+        self.blocked = (*BLOCKED_MODULES, GRADER)
 
 
 def main() -> None:
     config = json.loads(sys.argv[1])
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before CUDA starts (oracle.make_deterministic)
     apply_limits(config)
-    sys.meta_path.insert(0, _Blocker())
+    blocker = _Blocker()
+    sys.meta_path.insert(0, blocker)
 
     import torch
 
@@ -59,7 +74,7 @@ def main() -> None:
         pass
 
     from . import wire
-    from .oracle import make_deterministic
+    from .oracle import initial_weights, make_deterministic
     from .runner import InProcessRunner
 
     make_deterministic()
@@ -69,11 +84,10 @@ def main() -> None:
     if device == "auto":  # a prefetch child starts before the grader has looked
         device = "cuda" if torch.cuda.is_available() else "cpu"
     runner = InProcessRunner(config["submission"], config["display"], device)
+    blocker.hide_grader()
     wire.send(responses, {"ready": True, "pid": os.getpid(), "device": device})
     if config.get("prefetch") is not None:
         # Started with the run: one call, the epoch over the training set, then done.
-        from .oracle import initial_weights
-
         wire.send(responses, _answer(runner, "train_epoch", [initial_weights(), config["prefetch"]], {}))
         os._exit(0)
     while True:

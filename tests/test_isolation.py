@@ -86,11 +86,15 @@ def test_isolated_results_are_the_same_on_every_run(pytester, submission):
     assert first["tests"] == second["tests"] and first["score"] == second["score"]
 
 
-def test_the_child_cannot_import_the_reference(pytester, submission, tmp_path):
+@pytest.mark.parametrize("source", ["reference.network", "fcnn_grader.oracle"])
+def test_the_child_cannot_import_a_solution(pytester, submission, source):
+    # The grader's oracle is a solution too: the child hides the grader once it is set up.
     folder = submission(SUBMISSIONS / "buggy" / "softmax_output")
-    (folder / "network.py").write_text("from reference.network import Network  # noqa: F401\n")
+    name = "Network" if source.startswith("reference") else "OracleNetwork as Network"
+    (folder / "network.py").write_text(f"from {source} import {name}  # noqa: F401\n")
     _, results = isolated(pytester, folder, "network")
-    assert "No module named 'reference'" in outputs(results)
+    assert f"No module named '{source.split('.')[0]}'" in outputs(results)
+    assert results["score"] == 0
 
 
 # ----- cheats, through fcnn-grader grade --------------------------------------------------------
