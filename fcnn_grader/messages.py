@@ -368,6 +368,8 @@ _M: dict[str, tuple[str, str]] = {
     "hint.target_transform": ("labels are the dataset's own class numbers: no target_transform", "标签就是数据集自带的类别编号：不要使用 target_transform"),
     "hint.shuffle": ("keep the dataset order: no shuffle=True or sampler", "保持数据集的顺序：不要设置 shuffle=True 或 sampler"),
     "hint.batch_size": ("pass batch_size on to DataLoader(train_set, batch_size=batch_size)", "请把 batch_size 传给 DataLoader(train_set, batch_size=batch_size)"),
+    "hint.float_labels": ("F.cross_entropy needs class numbers as integers (int64): keep the dataset's own int labels, no target_transform that makes floats", "F.cross_entropy 需要整数（int64）形式的类别编号：保留数据集自带的 int 标签，不要用把标签变成浮点数的 target_transform"),
+    "expected.int_label": ("the class number as an int ({n})", "整数形式的类别编号（{n}）"),
     "hint.drop_last": ("every image belongs to a batch: no drop_last, no sampler", "每张图像都应属于某个批次：不要 drop_last，也不要 sampler"),
     # ----- the HTML report (report_html.py) -----
     "html.title": ("Feedback report: {submission}", "反馈报告：{submission}"),

@@ -69,6 +69,8 @@ BUGGY = {
     "data_no_transform": ("data", {"train_set"}, "add transform=transforms.ToTensor()"),
     "data_shuffle": ("data", {"train_loader"}, "no shuffle=True"),
     "data_ignores_batch_size": ("data", {"train_loader"}, "pass batch_size on"),
+    "data_float_labels": ("data", {"train_set"}, "F.cross_entropy needs class numbers as integers"),
+    "data_drop_last": ("data", {"train_loader"}, "no drop_last"),
 }
 
 # On a GPU some mistakes show differently: .numpy() fails on any CUDA tensor.

@@ -8,6 +8,8 @@ from ..contract import BATCH_SIZE, TEST_SET_SIZE, TRAIN_SET_SIZE
 from ..feedback import CheckFailure, Finding, T
 from . import check, number_of
 
+OTHER_BATCH_SIZE = 64
+
 
 def _image_finding(index: int, image: dict, want: torch.Tensor):
     """None when the image is what ToTensor() gives, else what is wrong."""
@@ -53,11 +55,25 @@ def train_set(ctx):
         if got != want:
             labels_ok = False
             findings.append(Finding(where=T("where.label", i=index), expected=want, found=got if got is not None else label["repr"], hint=T("hint.target_transform")))
+        elif not _is_integer(label):
+            # 9.0 is the right class, but F.cross_entropy refuses float targets of this shape.
+            labels_ok = False
+            findings.append(Finding(where=T("where.label", i=index), expected=T("expected.int_label", n=want), found=_label_type(label), hint=T("hint.float_labels")))
         if findings:
             break
     ctx.set_parts([("60,000 items", length == TRAIN_SET_SIZE), ("images", images_ok), ("labels", labels_ok)])
     if findings:
         raise CheckFailure(T("fail.train_set"), findings)
+
+
+def _is_integer(value: dict) -> bool:
+    if value["kind"] == "tensor":
+        return value["dtype"] in ("int64", "int32", "int16", "int8", "uint8")
+    return value["kind"] == "int"
+
+
+def _label_type(value: dict) -> str:
+    return f"{value['repr']} ({value['dtype']})" if value["kind"] == "tensor" else f"{value['repr']} ({value['type']})"
 
 
 def _batch_findings(result: dict, train, size: int, label: str) -> list[Finding]:
@@ -79,6 +95,14 @@ def _batch_findings(result: dict, train, size: int, label: str) -> list[Finding]
     return []
 
 
+def _length_finding(result: dict, size: int, label: str):
+    """Every image in a batch: ceil(60,000 / size) batches, the last one short if need be."""
+    length, expected = result.get("length"), -(-TRAIN_SET_SIZE // size)
+    if length is None or length == expected:
+        return None
+    return Finding(where=f"len({label})", expected=expected, found=length, hint=T("hint.drop_last"))
+
+
 @check("data", points=2, needs_data=True)
 def train_loader(ctx):
     """Batches of 100 in dataset order: the first is (100,1,28,28) and (100,); 600 of them."""
@@ -86,12 +110,14 @@ def train_loader(ctx):
     train = ctx.session.split(True, device="cpu")
     default = ctx.call("make_train_loader", str(root))
     findings = _batch_findings(default, train, BATCH_SIZE, "make_train_loader(train_set)")
-    length = default.get("length")
-    expected_len = TRAIN_SET_SIZE // BATCH_SIZE
-    if length is not None and length != expected_len and not findings:
-        findings.append(Finding(where="len(loader)", expected=expected_len, found=length, hint=T("hint.drop_last")))
-    other = ctx.call("make_train_loader", str(root), batch_size=32)
-    other_findings = _batch_findings(other, train, 32, "make_train_loader(train_set, batch_size=32)")
+    if not findings and (problem := _length_finding(default, BATCH_SIZE, "make_train_loader(train_set)")):
+        findings.append(problem)
+    # 64 does not divide 60,000: a dropped short last batch shows in the length.
+    call = f"make_train_loader(train_set, batch_size={OTHER_BATCH_SIZE})"
+    other = ctx.call("make_train_loader", str(root), batch_size=OTHER_BATCH_SIZE)
+    other_findings = _batch_findings(other, train, OTHER_BATCH_SIZE, call)
+    if not other_findings and (problem := _length_finding(other, OTHER_BATCH_SIZE, call)):
+        other_findings.append(problem)
     ctx.set_parts([("batches of 100 in order", not findings), ("batch_size argument", not other_findings)])
     findings += other_findings[:1]
     if findings:

@@ -1,0 +1,18 @@
+"""Buggy: drop_last=True loses the short last batch whenever batch_size does not divide 60,000."""
+
+import torch
+import torchvision
+import torchvision.transforms as transforms
+
+
+def load_train_set(root, download=False):
+    return torchvision.datasets.FashionMNIST(
+        root=root,
+        train=True,
+        download=download,
+        transform=transforms.Compose([transforms.ToTensor()]),
+    )
+
+
+def make_train_loader(train_set, batch_size=100):
+    return torch.utils.data.DataLoader(train_set, batch_size=batch_size, drop_last=True)
