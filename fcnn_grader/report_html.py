@@ -231,7 +231,7 @@ class _Report:
 
     def training(self) -> str:
         data = _dict(self.checks.get("training_loop::accuracy"))
-        losses = _numbers(data.get("loss_curve"))
+        losses = _numbers(data.get("loss_curve"), gaps=True)
         matrix = _matrix(data.get("confusion"), len(CLASS_NAMES))
         accuracy = _number(data.get("accuracy"))
         if accuracy is None and matrix is not None and sum(map(sum, matrix)) > 0:
@@ -312,8 +312,13 @@ def _num(value) -> str:
     return _text(value) if number is None or not math.isfinite(number) else f"{round(number, 2):g}"
 
 
-def _numbers(value) -> list[float] | None:
-    if not isinstance(value, list) or not value or any(_number(v) is None for v in value):
+def _numbers(value, gaps: bool = False) -> list[float] | None:
+    """A list of numbers, or None; with gaps, a null (a NaN in results.json) stays as NaN."""
+    if not isinstance(value, list) or not value:
+        return None
+    if gaps:
+        value = [math.nan if v is None else v for v in value]
+    if any(_number(v) is None for v in value):
         return None
     return [float(v) for v in value]
 

@@ -9,6 +9,7 @@ results file is rewritten after every check, so whatever happens to the run
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -197,13 +198,25 @@ def number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def json_safe(value):
+    """NaN and infinity as null: strict JSON readers (Gradescope's among them) refuse NaN,
+    and a diverging submission's losses are NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write then rename, so a reader (or a kill) never sees half a file."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=1)
+            json.dump(json_safe(data), out, ensure_ascii=False, indent=1, allow_nan=False)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; graders and Gradescope read it
         os.replace(tmp, path)
     except BaseException:

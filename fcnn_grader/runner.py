@@ -448,6 +448,7 @@ class InProcessRunner:
             "forwards": batches.counts["forwards"],
             "steps": batches.counts["steps"],
             "fetched": batches.fetched,
+            "passes": batches.passes,
             "batches": len(batches),
             "grad_off": self.grad_off_where,
         }
@@ -497,9 +498,11 @@ class WatchedBatches(data_mod.TensorBatches):
         super().__init__(split, batch_size)
         self.current = -1
         self.fetched = 0
+        self.passes = 0  # iter(loader) calls: more than one starts over at the first batch
         self.counts = {"forwards": [0] * len(self), "steps": [0] * len(self)}
 
     def __iter__(self):
+        self.passes += 1
         for i, batch in enumerate(super().__iter__()):
             self.current = i
             self.fetched += 1

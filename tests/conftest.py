@@ -8,6 +8,7 @@ importing them again after pytester restores sys.modules.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -44,6 +45,15 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
 EXERCISES = ROOT / "exercises"
 SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
+
+
+def strict_json(text: str):
+    """json.loads as strict readers (Gradescope's) parse: NaN and Infinity are errors."""
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
 
 
 def build_submission(dest: Path, *overlays: Path, base: Path = REFERENCE) -> Path:

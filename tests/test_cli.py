@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from conftest import EXERCISES, REFERENCE, SUBMISSIONS
+from conftest import EXERCISES, REFERENCE, SUBMISSIONS, strict_json
 from fcnn_grader.cli import main as cli_main
 
 
@@ -38,7 +38,7 @@ def test_grade_a_batch_with_a_crash_and_a_hang(submission, tmp_path):
     assert float(rows["crash"]["training_step::matches_reference"]) == 3  # what it earned elsewhere
     assert float(rows["hang"]["total"]) == 0
     for name in rows:
-        results = json.loads((out / name / "results.json").read_text())
+        results = strict_json((out / name / "results.json").read_text())
         assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
         assert len(results["tests"]) == 18
         assert (out / name / "report.html").is_file()
@@ -85,7 +85,7 @@ def test_gradescope_bundle_runs_locally(tmp_path):
     script.chmod(0o755)
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
     subprocess.run([str(script)], env=env, check=True, capture_output=True)
-    results = json.loads((root / "results" / "results.json").read_text())
+    results = strict_json((root / "results" / "results.json").read_text())
     assert results["score"] == 50  # 44, with the accuracy check worth 10 instead of 4
     assert {t["name"].split(": ")[0] for t in results["tests"]} >= {"training_loop::accuracy", "network::logits"}
     assert results["leaderboard"][0]["name"] == "Test accuracy"

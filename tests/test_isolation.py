@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import SUBMISSIONS
+from conftest import SUBMISSIONS, strict_json
 from fcnn_grader.cli import main as cli_main
 
 
@@ -23,7 +23,7 @@ def isolated(pytester, submission, exercise: str, *args: str):
         f"--exercise={exercise}", f"--submission={submission}", "--isolate", f"--grade-json={results}",
         "-p", "no:cacheprovider", "--call-timeout=10", "-m", "not fcnn_slow", *args,
     )
-    return run, json.loads(results.read_text())
+    return run, strict_json(results.read_text())
 
 
 def outcomes(results: dict) -> dict[str, str]:
@@ -116,7 +116,7 @@ def test_no_cheat_scores_more_than_the_same_code_without_it(submission, tmp_path
     honest_score = float(rows["honest"][-3])
     assert 0 < honest_score < 44  # the broken network loses points
     for name in CHEATS:
-        results = json.loads((out / name / "results.json").read_text())
+        results = strict_json((out / name / "results.json").read_text())
         assert results["score"] == float(rows[name][-3]) <= honest_score, name
         assert len(results["tests"]) == 18 and results["extra_data"]["finished"], name
     assert json.loads((out / "honest" / "results.json").read_text())["score"] == honest_score

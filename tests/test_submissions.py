@@ -63,6 +63,10 @@ BUGGY = {
     "loop_break_early": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"}, "the loop stops early"),
     "loop_returns_tensors": ("training_loop", {"returned_totals"}, "return a Python number"),
     "loop_no_step": ("training_loop", {"visits_every_batch", "matches_reference"}, "optimizer.step() is missing"),
+    "loop_new_network": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
+                         "train the network train_epoch is given"),
+    "loop_restarts_loader": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
+                             "each iter(loader) or next(iter(loader)) starts over"),
     # data
     "data_test_split": ("data", {"train_set"}, "this is the test split"),
     "data_normalize": ("data", {"train_set"}, "this exercise adds no Normalize"),

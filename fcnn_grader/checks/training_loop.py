@@ -64,6 +64,25 @@ def batch_totals(logits: dict, batches) -> tuple[list[float], list[int]]:
     return losses, correct
 
 
+def unseen_hint(result: dict):
+    """Why the grader's network saw no forward pass on a batch the run should have reached."""
+    if not any(result["forwards"]):
+        return T("hint.new_network")
+    if result.get("passes", 1) > 1:
+        return T("hint.loader_restarted")
+    if result["fetched"] < result["batches"]:
+        return T("hint.loop_stopped")
+    return None
+
+
+def _unseen_finding(result: dict):
+    """A finding for the first batch without a prediction of the given network, or None."""
+    missing = [i for i in range(result["batches"]) if i not in result["first_logits"]]
+    if not missing:
+        return None
+    return Finding(where=T("where.batch", i=missing[0] + 1), expected=T("expected.forward_given"), found=T("found.no_forward"), hint=unseen_hint(result))
+
+
 def _pair(returned: dict):
     if returned["kind"] in ("tuple", "list") and returned["length"] == 2:
         return [number_of(item) for item in returned["items"]], [item["kind"] for item in returned["items"]]
@@ -78,6 +97,9 @@ def totals_findings(result: dict, batches) -> tuple[list[Finding], list[tuple[st
         return [
             Finding(where=T("where.returned"), expected=T("expected.pair"), found=returned["repr"], hint=T("hint.return_pair"))
         ], [("a pair", False), ("total loss", False), ("total correct", False)]
+    if (unseen := _unseen_finding(result)) is not None:
+        # Without the given network's predictions there is nothing to add up.
+        return [unseen], [("total loss", False), ("total correct", False), ("(float, int)", kinds == ["float", "int"])]
     losses, correct = batch_totals(result["first_logits"], batches)
     want_loss, want_correct = sum(losses), sum(correct)
     got_loss, got_correct = values
@@ -115,6 +137,11 @@ def visits_every_batch(ctx):
     result = run_epoch(ctx, small_loader())
     total = result["batches"]
     findings = []
+    if result.get("passes", 1) > 1:
+        # Each new iter(loader) starts at the first batch: the counts below would mislead.
+        findings.append(Finding(where="loader", expected=T("expected.one_pass"), found=T("found.passes", n=result["passes"]), hint=T("hint.loader_restarted")))
+        ctx.set_parts([("every batch", False), ("one step each", False), ("forward each", False)])
+        raise CheckFailure(T("fail.visits_every_batch"), findings)
     if result["fetched"] != total:
         hint = T("hint.loop_stopped") if result["fetched"] < total else T("hint.loop_twice")
         findings.append(Finding(where="loader", expected=T("expected.batches", n=total), found=T("found.batches", n=result["fetched"]), hint=hint))
@@ -128,7 +155,8 @@ def visits_every_batch(ctx):
         )
     unused = [i for i, f in enumerate(result["forwards"][: result["fetched"]]) if f == 0]
     if unused and not findings:
-        findings.append(Finding(where=T("where.batch", i=unused[0] + 1), expected=T("expected.forward"), found=T("found.no_forward")))
+        findings.append(Finding(where=T("where.batch", i=unused[0] + 1), expected=T("expected.forward_given"), found=T("found.no_forward"),
+                                hint=unseen_hint(result)))
     ctx.set_parts([("every batch", result["fetched"] == total), ("one step each", not wrong), ("forward each", not unused)])
     if findings:
         raise CheckFailure(T("fail.visits_every_batch"), findings)
@@ -155,7 +183,7 @@ def matches_reference(ctx):
     parts, findings = [], []
     for i, (got, want) in enumerate(zip(losses, expected)):
         if i not in result["first_logits"]:
-            findings.append(Finding(where=T("where.batch", i=i + 1), expected=f"{want['loss']:.5f}", found=T("found.not_reached"), hint=T("hint.loop_stopped")))
+            findings.append(Finding(where=T("where.batch", i=i + 1), expected=f"{want['loss']:.5f}", found=T("found.no_forward"), hint=unseen_hint(result)))
             break
         if not abs(got - want["loss"]) <= LOSS_RTOL * abs(want["loss"]):
             findings.append(

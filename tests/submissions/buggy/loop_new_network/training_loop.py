@@ -1,0 +1,25 @@
+"""Buggy: a new network (and optimizer) made inside the function; the one passed in never trains."""
+
+import torch
+import torch.nn.functional as F
+
+from metrics import get_num_correct
+from network import Network
+
+
+def train_epoch(network, optimizer, loader):
+    network = Network()
+    optimizer = torch.optim.Adam(network.parameters(), lr=0.01)
+    total_loss = 0
+    total_correct = 0
+    for images, labels in loader:
+        preds = network(images)
+        loss = F.cross_entropy(preds, labels)
+
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+        total_loss += loss.item()
+        total_correct += get_num_correct(preds, labels)
+    return total_loss, total_correct
