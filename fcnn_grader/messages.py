@@ -335,6 +335,18 @@ _M: dict[str, tuple[str, str]] = {
         "your numbers match training where the weights never move: optimizer.step() is missing, or it comes before loss.backward() (the order is zero_grad, forward, loss, backward, step)",
         "你的结果与权重从未改变的训练一致：缺少 optimizer.step()，或者它在 loss.backward() 之前（正确的顺序是 zero_grad、前向、损失、backward、step）",
     ),
+    "hint.zero_grad_between": (
+        "optimizer.zero_grad() comes between loss.backward() and optimizer.step(): it wipes the gradients before the step can use them; zero them before the forward pass",
+        "optimizer.zero_grad() 放在了 loss.backward() 和 optimizer.step() 之间：梯度在更新前就被清掉了；请在前向传播之前清零梯度",
+    ),
+    "hint.mistake.nll_on_logits": (
+        "F.nll_loss expects log-probabilities; on raw logits it is just minus the right logit (it can go negative): use F.cross_entropy(preds, labels)",
+        "F.nll_loss 需要的是对数概率；直接用于原始 logits 时它只是正确类别 logit 的相反数（可能为负）：请使用 F.cross_entropy(preds, labels)",
+    ),
+    "hint.mistake.softmax_in_loss": (
+        "F.cross_entropy applies log_softmax itself: give it the raw logits, not softmax(preds)",
+        "F.cross_entropy 内部已经做了 log_softmax：请传入原始 logits，而不是 softmax(preds)",
+    ),
     "hint.mistake.sum_loss": (
         "your numbers match the summed loss: use F.cross_entropy(preds, labels) with its default mean",
         "你的结果与求和的损失一致：请使用 F.cross_entropy(preds, labels) 的默认平均",

@@ -120,7 +120,27 @@ def num_correct(preds: torch.Tensor, labels: torch.Tensor) -> int:
 
 
 # Mistakes the grader can replay, to tell a student which one their numbers match.
-MISTAKES = ("no_zero_grad", "double_step", "fresh_optimizer", "step_before_backward", "sum_loss")
+MISTAKES = ("no_zero_grad", "double_step", "fresh_optimizer", "step_before_backward", "sum_loss",
+            "nll_on_logits", "softmax_in_loss")
+
+
+def loss_of(preds: torch.Tensor, labels: torch.Tensor, mistake: str | None = None) -> torch.Tensor:
+    """The seed's loss, or the loss a replayed mistake computes instead."""
+    if mistake == "sum_loss":
+        return F.cross_entropy(preds, labels, reduction="sum")
+    if mistake == "nll_on_logits":  # nll_loss wants log-probabilities; on logits it is -logit
+        return F.nll_loss(preds, labels)
+    if mistake == "softmax_in_loss":  # cross_entropy applies log_softmax itself
+        return F.cross_entropy(F.softmax(preds, dim=1), labels)
+    return F.cross_entropy(preds, labels)
+
+
+def loss_variants(weights, images, labels, device="cpu") -> dict[str, float]:
+    """What the losses of the mistakes that change only the loss give on one batch."""
+    with torch.no_grad():
+        preds = network(weights, device)(images.to(device))
+        labels = labels.to(device)
+        return {m: loss_of(preds, labels, m).item() for m in ("nll_on_logits", "softmax_in_loss")}
 
 
 def train_steps(weights, batches, device="cpu", mistake: str | None = None) -> list[dict]:
@@ -137,7 +157,7 @@ def train_steps(weights, batches, device="cpu", mistake: str | None = None) -> l
         if mistake != "no_zero_grad":
             optimizer.zero_grad()
         preds = net(images.to(device))
-        loss = F.cross_entropy(preds, labels.to(device), reduction="sum" if mistake == "sum_loss" else "mean")
+        loss = loss_of(preds, labels.to(device), mistake)
         if mistake == "step_before_backward":
             optimizer.step()
             loss.backward()

@@ -389,19 +389,30 @@ class InProcessRunner:
         func = self._function("training_step", "training_step")
         net = oracle.network(weights, self.device)
         optimizer = oracle.make_optimizer(net)
+        # Did backward reach the parameters? Gradients gone by the end of a step can mean
+        # no backward, or a zero_grad() between backward and step: the hint differs.
+        accumulated = [0]
+        hooks = [p.register_post_accumulate_grad_hook(lambda _p: accumulated.__setitem__(0, accumulated[0] + 1))
+                 for p in net.parameters()]
         steps = []
-        for images, labels in batches:
-            try:
-                returned = self._call(func, net, optimizer, images.to(self.device), labels.to(self.device))
-            except StudentCodeError as exc:
-                return {"steps": steps, "error": exc.record}
-            steps.append(
-                {
-                    "returned": describe_value(returned),
-                    "weights": oracle.weights_of(net),
-                    "grads": [None if p.grad is None else p.grad.detach().to("cpu", copy=True) for p in net.parameters()],
-                }
-            )
+        try:
+            for images, labels in batches:
+                accumulated[0] = 0
+                try:
+                    returned = self._call(func, net, optimizer, images.to(self.device), labels.to(self.device))
+                except StudentCodeError as exc:
+                    return {"steps": steps, "error": exc.record}
+                steps.append(
+                    {
+                        "returned": describe_value(returned),
+                        "weights": oracle.weights_of(net),
+                        "grads": [None if p.grad is None else p.grad.detach().to("cpu", copy=True) for p in net.parameters()],
+                        "backward": accumulated[0] > 0,
+                    }
+                )
+        finally:
+            for hook in hooks:
+                hook.remove()
         return {"steps": steps, "error": None, "grad_off": self.grad_off_where}
 
     def _loader(self, spec: dict):

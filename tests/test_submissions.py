@@ -55,6 +55,10 @@ BUGGY = {
     "loss_after_update": ("training_step", {"returns_loss"}, "this is the loss after the update"),
     "no_step": ("training_step", {"loss_decreases", "matches_reference"}, "optimizer.step() is missing"),
     "gradient_ascent": ("training_step", {"loss_decreases", "matches_reference"}, "the update goes uphill"),
+    "zero_grad_between": ("training_step", {"loss_decreases", "matches_reference"},
+                          "optimizer.zero_grad() comes between loss.backward() and optimizer.step()"),
+    "nll_on_logits": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"}, "F.nll_loss expects log-probabilities"),
+    "softmax_in_loss": ("training_step", {"returns_loss", "matches_reference"}, "give it the raw logits, not softmax(preds)"),
     # training_loop
     "loop_mean_loss": ("training_loop", {"returned_totals"}, "this is the mean of the batch losses"),
     "loop_last_loss": ("training_loop", {"returned_totals"}, "this is the last batch only"),

@@ -41,6 +41,11 @@ def matching_mistake(weights, data, got_weights, step: int, device) -> str | Non
     return None
 
 
+def cleared_after_backward(step: dict) -> bool:
+    """Backward ran, yet the step ends without gradients: zero_grad() came between backward and step."""
+    return step.get("backward", False) and all(g is None or not g.any() for g in step["grads"])
+
+
 def _loss_value(returned: dict):
     value = number_of(returned)
     return None if value is None else float(value)
@@ -68,7 +73,9 @@ def returns_loss(ctx):
         elif got is not None and abs(got - after) <= LOSS_RTOL * abs(after):
             hint = T("hint.loss_after_update")
         else:
-            hint = None
+            variants = oracle.loss_variants(weights, *data[0], ctx.device)
+            hint = next((T(f"hint.mistake.{m}") for m, v in variants.items()
+                         if got is not None and abs(got - v) <= LOSS_RTOL * abs(v)), None)
         findings.append(Finding(where=T("where.returned"), expected=f"{expected:.6f}", found=returned["repr"] if got is None else f"{got:.6f}", hint=hint))
     if not is_float:
         hint = T("hint.return_item") if returned["kind"] == "tensor" else T("hint.return_float")
@@ -89,8 +96,11 @@ def loss_decreases(ctx):
         return
     unchanged = all(torch.equal(a, b) for a, b in zip(step["weights"], weights))
     if unchanged:
-        no_grads = all(g is None for g in step["grads"])
-        hint = T("hint.no_backward") if no_grads else T("hint.no_step")
+        if cleared_after_backward(step):
+            hint = T("hint.zero_grad_between")
+        else:
+            no_grads = all(g is None for g in step["grads"])
+            hint = T("hint.no_backward") if no_grads else T("hint.no_step")
         found = T("found.weights_unchanged")
     else:
         mistake = matching_mistake(weights, data, step["weights"], 0, ctx.device)
@@ -118,6 +128,10 @@ def matches_reference(ctx):
         if not ok:
             ctx.set_parts(parts + [(f"step {j + 1}", False) for j in range(k + 1, len(expected))])
             mistake = matching_mistake(weights, data, got["weights"], k, ctx.device)
+            if cleared_after_backward(got):
+                hint = T("hint.zero_grad_between")
+            else:
+                hint = T(f"hint.mistake.{mistake}") if mistake else T("hint.diverged")
             raise CheckFailure(
                 T("fail.matches_reference", k=k + 1),
                 [
@@ -125,7 +139,7 @@ def matches_reference(ctx):
                         where=T("where.after_step", k=k + 1),
                         expected=T("expected.reference_weights"),
                         found=T("found.distance", distance=f"{distance:.3g}"),
-                        hint=T(f"hint.mistake.{mistake}") if mistake else T("hint.diverged"),
+                        hint=hint,
                     )
                 ],
             )
