@@ -295,3 +295,14 @@ def test_results_files_are_strict_json_when_a_loss_is_nan(tmp_path):
     path = tmp_path / "results.json"
     write_json_atomic(path, {"score": 1.0, "extra": {"loss_curve": [2.3, float("nan"), float("inf")]}, "tests": []})
     assert strict_json(path.read_text())["extra"]["loss_curve"] == [2.3, None, None]
+
+
+def test_num_correct_names_no_mistake_on_a_batch_too_small_to_tell():
+    # With one image, "the number of wrong predictions" is 1 whenever the count is 0: chance.
+    from fcnn_grader.checks.num_correct import _hint_for, mistaken_counts
+
+    preds, labels = torch.tensor([[0.0] * 9 + [1.0]]), torch.tensor([3])
+    assert dict(mistaken_counts(preds, labels))["hint.count_wrong"] == 1
+    assert _hint_for(1, preds, labels) is None
+    preds = torch.eye(10)[:, [1, 2, 3, 4, 5, 6, 7, 8, 9, 0]]  # 10 images, all wrong
+    assert _hint_for(10, preds, torch.arange(10)) is not None
