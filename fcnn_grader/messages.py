@@ -304,6 +304,7 @@ _M: dict[str, tuple[str, str]] = {
     "hint.return_bool": ("return the count, not a comparison", "请返回数量，而不是比较结果"),
     "hint.return_int": ("convert with int(...) or .item()", "请用 int(...) 或 .item() 转换"),
     "hint.return_nothing": ("training_step returns nothing: end it with return loss.item()", "training_step 没有返回值：请在最后 return loss.item()"),
+    "hint.forward_returns_nothing": ("forward returns nothing: end it with return t (the out layer's output)", "forward 没有返回值：请在最后 return t（out 层的输出）"),
     "hint.return_float": ("return loss.item()", "请 return loss.item()"),
     "hint.summed_loss": (
         "this is the summed loss (100 times the mean): use F.cross_entropy(preds, labels) with its default mean",
@@ -361,6 +362,10 @@ _M: dict[str, tuple[str, str]] = {
     "expected.forward_given": ("a forward pass of the network train_epoch is given", "对传入的 network 做一次前向传播"),
     "expected.one_pass": ("one pass over the loader", "对 loader 遍历一遍"),
     "found.passes": ("the loader started {n} times", "loader 被重新开始了 {n} 次"),
+    "hint.enumerate_batch": (
+        "an int went where a tensor belongs: enumerate(loader) gives (index, batch) pairs, so write for i, (images, labels) in enumerate(loader)",
+        "本该是张量的地方传入了 int：enumerate(loader) 给出的是 (序号, 批次)，请写成 for i, (images, labels) in enumerate(loader)",
+    ),
     "hint.loop_twice": ("the loader is gone through more than once: one epoch is one pass", "数据被遍历了不止一次：一个 epoch 只遍历一遍"),
     "hint.return_pair": ("end with return total_loss, total_correct", "最后请 return total_loss, total_correct"),
     "hint.total_mean": ("this is the mean of the batch losses: add them up instead", "这是各批损失的平均值：请把它们加起来"),

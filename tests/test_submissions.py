@@ -36,6 +36,8 @@ BUGGY = {
     "extra_layer": ("network", {"parameters", "gradients"}, "the seed's network has no such layer"),
     "forward_typo": ("network", {"layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
                      "AttributeError: 'Network' object has no attribute 'conv3'"),
+    "forward_no_return": ("network", {"layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
+                          "forward returns nothing: end it with return t"),
     # num_correct
     "argmax_dim0": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "argmax over the wrong dimension"),
     "count_tensor": ("num_correct", {"returns_int"}, "return a Python number"),
@@ -67,6 +69,8 @@ BUGGY = {
     "loop_break_early": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"}, "the loop stops early"),
     "loop_returns_tensors": ("training_loop", {"returned_totals"}, "return a Python number"),
     "loop_no_step": ("training_loop", {"visits_every_batch", "matches_reference"}, "optimizer.step() is missing"),
+    "loop_enumerate": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
+                       "enumerate(loader) gives (index, batch) pairs"),
     "loop_new_network": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
                          "train the network train_epoch is given"),
     "loop_restarts_loader": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},

@@ -133,7 +133,12 @@ def layer_shapes(ctx):
         for point, _ in SHAPE_POINTS
     ]
     if unreached and not findings and result.get("error") is None:
-        findings.append(Finding(where=T(f"point.{unreached[0]}"), expected=_expected_shape(unreached[0], BATCH_SIZE), found=T("found.not_reached")))
+        returned = result.get("output")
+        # forward ran to its end: what it returned instead of a tensor (None, a tuple...)
+        returned_other = unreached[0] == "output" and returned and returned["kind"] != "tensor"
+        found = returned["repr"] if returned_other else T("found.not_reached")
+        hint = T("hint.forward_returns_nothing") if returned_other and returned["repr"] == "None" else None
+        findings.append(Finding(where=T(f"point.{unreached[0]}"), expected=_expected_shape(unreached[0], BATCH_SIZE), found=found, hint=hint))
     if result.get("error"):
         # Say where forward got to, then the student's own traceback.
         failure = failure_from_error(result["error"])
