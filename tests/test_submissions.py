@@ -36,6 +36,7 @@ BUGGY = {
     "extra_layer": ("network", {"parameters", "gradients"}, "the seed's network has no such layer"),
     "forward_typo": ("network", {"layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
                      "AttributeError: 'Network' object has no attribute 'conv3'"),
+    "dropout_fc1": ("network", {"logits"}, "the seed applies: relu; your forward applies: relu, dropout"),
     "forward_no_return": ("network", {"layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
                           "forward returns nothing: end it with return t"),
     # num_correct

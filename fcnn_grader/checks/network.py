@@ -18,6 +18,7 @@ from ..feedback import CheckFailure, Finding, T, failure_from_error
 from ..tracing import ACTIVATIONS, POOLS, ops_between
 from . import check, hypothesis_settings
 
+DROPOUTS = {"dropout", "dropout2d"}  # not in the seed: listed among the ops a forward applies
 ATOL, RTOL = 1e-5, 1e-4  # float32, the same ops in another order or on another layout
 
 # What should happen between two layers, as the seed writes it.
@@ -226,7 +227,7 @@ def _value_hint(point: str, value, want, ops: list[dict]):
             return T("hint.reshape_mixes")
     if point in STAGES:
         before, after, wanted = STAGES[point]
-        have = Counter(op for op in ops_between(ops, before, after) if op in ACTIVATIONS | POOLS)
+        have = Counter(op for op in ops_between(ops, before, after) if op in ACTIVATIONS | POOLS | DROPOUTS)
         missing = wanted - have
         extra = have - wanted
         if missing or extra:
