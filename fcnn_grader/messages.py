@@ -201,7 +201,7 @@ _M: dict[str, tuple[str, str]] = {
         "the max-pool after {layer} is missing: F.max_pool2d(t, kernel_size=2, stride=2)",
         "{layer} 之后缺少最大池化：F.max_pool2d(t, kernel_size=2, stride=2)",
     ),
-    "hint.conv_padding": ("{layer} uses kernel_size=5 and no padding: 28 - 5 + 1 = 24", "{layer} 使用 kernel_size=5 且不加 padding：28 - 5 + 1 = 24"),
+    "hint.conv_padding": ("{layer} uses kernel_size=5 and no padding: {size} - 5 + 1 = {out}", "{layer} 使用 kernel_size=5 且不加 padding：{size} - 5 + 1 = {out}"),
     "hint.flatten_batch": (
         "flattening must keep the batch dimension: t.reshape(-1, 12*4*4) or t.flatten(start_dim=1)",
         "展平时必须保留批维度：t.reshape(-1, 12*4*4) 或 t.flatten(start_dim=1)",

@@ -322,11 +322,34 @@ class InProcessRunner:
             "modules": [[name, type(m).__name__] for name, m in net.named_modules() if name],
         }
 
+    def _own_layers(self, net) -> dict[int, str]:
+        """{id(weight): seed layer} for a network whose weights do not all fit the seed's.
+
+        Weights of the seed's shape pair by shape; the seed layers left over take
+        the leftover weights of the same kind (conv 4-D, linear 2-D) in order. Only
+        shapes are read from a forward with the student's own initial weights.
+        """
+        params = list(net.parameters())
+        mapping, extra = match_parameters([tuple(p.shape) for p in params])
+        layer_of = {id(params[j]): PARAMETERS[i][0].split(".")[0] for i, j in mapping.items() if PARAMETERS[i][0].endswith("weight")}
+        left = [j for j in extra if params[j].dim() in (2, 4)]
+        for i, (name, shape) in enumerate(PARAMETERS):
+            if i in mapping or not name.endswith("weight"):
+                continue
+            same_kind = [j for j in left if params[j].dim() == len(shape)]
+            if same_kind:
+                left.remove(same_kind[0])
+                layer_of[id(params[same_kind[0]])] = name.split(".")[0]
+        return layer_of
+
     @_catch
     def forward(self, weights, images, trace: bool = False, values: bool = False) -> dict:
-        """Logits of the student's Network from the grader's weights; optionally the per-layer trace."""
+        """Logits of the student's Network from the grader's weights; optionally the per-layer trace.
+
+        ``weights=None`` keeps the network's own initial weights (for shapes only).
+        """
         net = self._new_network()
-        layer_of = self._load_weights(net, weights)
+        layer_of = self._own_layers(net) if weights is None else self._load_weights(net, weights)
         tracer = LayerTracer(layer_of, keep_values=values) if trace else None
         error = None
         output = None
