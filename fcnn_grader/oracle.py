@@ -120,8 +120,8 @@ def num_correct(preds: torch.Tensor, labels: torch.Tensor) -> int:
 
 
 # Mistakes the grader can replay, to tell a student which one their numbers match.
-MISTAKES = ("no_zero_grad", "double_step", "fresh_optimizer", "step_before_backward", "sum_loss",
-            "nll_on_logits", "softmax_in_loss")
+LOSS_MISTAKES = ("nll_on_logits", "softmax_in_loss")  # the wrong loss, all else right
+MISTAKES = ("no_zero_grad", "double_step", "fresh_optimizer", "step_before_backward", "sum_loss", *LOSS_MISTAKES)
 
 
 def loss_of(preds: torch.Tensor, labels: torch.Tensor, mistake: str | None = None) -> torch.Tensor:
@@ -140,7 +140,7 @@ def loss_variants(weights, images, labels, device="cpu") -> dict[str, float]:
     with torch.no_grad():
         preds = network(weights, device)(images.to(device))
         labels = labels.to(device)
-        return {m: loss_of(preds, labels, m).item() for m in ("nll_on_logits", "softmax_in_loss")}
+        return {m: loss_of(preds, labels, m).item() for m in LOSS_MISTAKES}
 
 
 def train_steps(weights, batches, device="cpu", mistake: str | None = None) -> list[dict]:

@@ -308,7 +308,7 @@ class InProcessRunner:
         with torch.no_grad():
             for i, j in mapping.items():
                 params[j].copy_(weights[i].to(self.device))
-        return {id(params[j]): PARAMETERS[i][0].split(".")[0] for i, j in mapping.items() if PARAMETERS[i][0].endswith("weight")}
+        return _layer_names(params, mapping)
 
     @_catch
     def inventory(self) -> dict:
@@ -331,7 +331,6 @@ class InProcessRunner:
         """
         params = list(net.parameters())
         mapping, extra = match_parameters([tuple(p.shape) for p in params])
-        layer_of = {id(params[j]): PARAMETERS[i][0].split(".")[0] for i, j in mapping.items() if PARAMETERS[i][0].endswith("weight")}
         left = [j for j in extra if params[j].dim() in (2, 4)]
         for i, (name, shape) in enumerate(PARAMETERS):
             if i in mapping or not name.endswith("weight"):
@@ -339,8 +338,8 @@ class InProcessRunner:
             same_kind = [j for j in left if params[j].dim() == len(shape)]
             if same_kind:
                 left.remove(same_kind[0])
-                layer_of[id(params[same_kind[0]])] = name.split(".")[0]
-        return layer_of
+                mapping[i] = same_kind[0]
+        return _layer_names(params, mapping)
 
     @_catch
     def forward(self, weights, images, trace: bool = False, values: bool = False) -> dict:
@@ -415,8 +414,11 @@ class InProcessRunner:
         # Did backward reach the parameters? Gradients gone by the end of a step can mean
         # no backward, or a zero_grad() between backward and step: the hint differs.
         accumulated = [0]
-        hooks = [p.register_post_accumulate_grad_hook(lambda _p: accumulated.__setitem__(0, accumulated[0] + 1))
-                 for p in net.parameters()]
+
+        def count(_param):
+            accumulated[0] += 1
+
+        hooks = [p.register_post_accumulate_grad_hook(count) for p in net.parameters()]
         steps = []
         try:
             for images, labels in batches:
@@ -523,6 +525,11 @@ class InProcessRunner:
             pair = list(batch) if isinstance(batch, (tuple, list)) else [batch]
             result["batches"].append([describe_value(v) for v in pair])
         return result
+
+
+def _layer_names(params: list, mapping: dict[int, int]) -> dict[int, str]:
+    """{id(weight): the seed's layer name} for the tracer, from {index in PARAMETERS: index in params}."""
+    return {id(params[j]): PARAMETERS[i][0].split(".")[0] for i, j in mapping.items() if PARAMETERS[i][0].endswith("weight")}
 
 
 class WatchedBatches(data_mod.TensorBatches):

@@ -68,7 +68,7 @@ def unseen_hint(result: dict):
     """Why the grader's network saw no forward pass on a batch the run should have reached."""
     if not any(result["forwards"]):
         return T("hint.new_network")
-    if result.get("passes", 1) > 1:
+    if result["passes"] > 1:
         return T("hint.loader_restarted")
     if result["fetched"] < result["batches"]:
         return T("hint.loop_stopped")
@@ -137,7 +137,7 @@ def visits_every_batch(ctx):
     result = run_epoch(ctx, small_loader())
     total = result["batches"]
     findings = []
-    if result.get("passes", 1) > 1:
+    if result["passes"] > 1:
         # Each new iter(loader) starts at the first batch: the counts below would mislead.
         findings.append(Finding(where="loader", expected=T("expected.one_pass"), found=T("found.passes", n=result["passes"]), hint=T("hint.loader_restarted")))
         ctx.set_parts([("every batch", False), ("one step each", False), ("forward each", False)])

@@ -73,9 +73,8 @@ def returns_loss(ctx):
         elif got is not None and abs(got - after) <= LOSS_RTOL * abs(after):
             hint = T("hint.loss_after_update")
         else:
-            variants = oracle.loss_variants(weights, *data[0], ctx.device)
-            hint = next((T(f"hint.mistake.{m}") for m, v in variants.items()
-                         if got is not None and abs(got - v) <= LOSS_RTOL * abs(v)), None)
+            variants = oracle.loss_variants(weights, *data[0], ctx.device) if got is not None else {}
+            hint = next((T(f"hint.mistake.{m}") for m, v in variants.items() if abs(got - v) <= LOSS_RTOL * abs(v)), None)
         findings.append(Finding(where=T("where.returned"), expected=f"{expected:.6f}", found=returned["repr"] if got is None else f"{got:.6f}", hint=hint))
     if not is_float:
         hint = T("hint.return_item") if returned["kind"] == "tensor" else T("hint.return_float")
@@ -127,10 +126,10 @@ def matches_reference(ctx):
         parts.append((f"step {k + 1}", ok))
         if not ok:
             ctx.set_parts(parts + [(f"step {j + 1}", False) for j in range(k + 1, len(expected))])
-            mistake = matching_mistake(weights, data, got["weights"], k, ctx.device)
             if cleared_after_backward(got):
                 hint = T("hint.zero_grad_between")
             else:
+                mistake = matching_mistake(weights, data, got["weights"], k, ctx.device)
                 hint = T(f"hint.mistake.{mistake}") if mistake else T("hint.diverged")
             raise CheckFailure(
                 T("fail.matches_reference", k=k + 1),
