@@ -1,0 +1,82 @@
+"""results.json, report.html and grades.csv stay what they were for the same submission.
+
+tests/golden/ holds what `fcnn-grader grade` wrote for a few submissions before
+the results model and the report's templates were rewritten: the reference, the
+untouched stubs, a fault that crashes (segfault), a buggy one graded in Chinese
+(softmax_output) and one whose grading was stopped (killed: the fallback results).
+Only what legitimately varies from run to run is normalised: grading and
+training times. Everything else must match byte for byte once parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from fcnn_grader.cli import main as cli_main
+from fcnn_grader.report_html import render_html
+
+from conftest import EXERCISES, SUBMISSIONS, build_submission
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+NAMES = ("reference", "stubs", "segfault", "softmax_output", "killed")
+
+
+def normalise_results(results: dict) -> dict:
+    results = json.loads(json.dumps(results))
+    if "execution_time" in results:
+        results["execution_time"] = 0.0
+    accuracy = results.get("extra_data", {}).get("checks", {}).get("training_loop::accuracy", {})
+    if "train_seconds" in accuracy:
+        accuracy["train_seconds"] = 0.0
+    for entry in results.get("leaderboard", []):
+        if entry.get("name") == "Training time (s)":
+            entry["value"] = 0.0
+    return results
+
+
+_TIMES = (
+    # the grading time in the header, the training time under the loss curve and on the leaderboard
+    (re.compile(r"<dd>[0-9.]+ (s|秒)</dd>"), r"<dd>T \1</dd>"),
+    (re.compile(r"(Training took|训练用时) [0-9.]+ (s|秒)"), r"\1 T \2"),
+    (re.compile(r'(Training time \(s\) <span class="muted">[^<]*</span></td><td class="num">)[0-9.]+'), r"\1T"),
+)
+
+
+def normalise_html(page: str) -> str:
+    for pattern, replacement in _TIMES:
+        page = pattern.sub(replacement, page)
+    return page
+
+
+def golden(name: str) -> tuple[dict, str]:
+    folder = GOLDEN / name
+    return json.loads((folder / "results.json").read_text(encoding="utf-8")), (folder / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_report_of_a_golden_results_file_is_unchanged(name):
+    """Rendering alone: the same results.json gives the same page, byte for byte."""
+    results, page = golden(name)
+    assert render_html(results) == page
+
+
+def test_regrading_gives_the_golden_results_and_reports(tmp_path):
+    """The same submissions graded again: the same results.json, report.html and grades.csv."""
+    subs = tmp_path / "subs"
+    build_submission(subs / "reference")
+    build_submission(subs / "stubs", base=EXERCISES)
+    build_submission(subs / "segfault", SUBMISSIONS / "faults" / "segfault")
+    out = tmp_path / "out"
+    names = ("reference", "stubs", "segfault")
+    assert cli_main(["grade", *(str(subs / n) for n in names), "--out", str(out), "--jobs", "2"]) == 0
+    for name in names:
+        expected_results, expected_page = golden(name)
+        results = json.loads((out / name / "results.json").read_text(encoding="utf-8"))
+        assert normalise_results(results) == normalise_results(expected_results), name
+        page = (out / name / "report.html").read_text(encoding="utf-8")
+        assert normalise_html(page) == normalise_html(expected_page), name
+    assert (out / "grades.csv").read_text(encoding="utf-8") == (GOLDEN / "grades.csv").read_text(encoding="utf-8")
