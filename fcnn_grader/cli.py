@@ -1,7 +1,9 @@
 """The fcnn-grader command: grade many submissions, render reports, build Gradescope's autograder.
 
-    fcnn-grader grade SUBMISSION_DIR... --out DIR [--jobs N]
+    fcnn-grader grade SUBMISSION_DIR... --out DIR [--jobs N] [--shard K/N]
+    fcnn-grader merge SHARD_DIR... --out DIR
     fcnn-grader report RESULTS.json --html OUT.html
+    fcnn-grader classroom RESULTS.json [--github-output]
     fcnn-grader gradescope-bundle --out autograder.zip
 
 Each submission is graded by its own pytest process (``--exercise=all
@@ -17,6 +19,7 @@ import contextlib
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,8 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from . import results as results_mod
 from .contract import EXERCISES
-from .reporter import number, write_json_atomic
+from .results import Run, number
+from .settings import OPTION
 
 ENV_DROP = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH", "PYTHONSTARTUP")
 
@@ -41,8 +46,13 @@ class CliError(Exception):
 class Outcome:
     name: str
     status: str  # "graded", "crashed", "timed out"
-    results: dict
-    seconds: float
+    run: Run
+    seconds: float = 0.0
+
+    @classmethod
+    def of(cls, name: str, run: Run) -> Outcome:
+        """What a results.json says of its grading (see grade_one)."""
+        return cls(name, run.grading or "graded", run)
 
 
 # ----- grade ---------------------------------------------------------------------------------
@@ -63,29 +73,23 @@ def _pytest_args(submission: Path, results: Path, args) -> list[str]:
         "--exercise=all", f"--submission={submission.name}", "--isolate", f"--grade-json={results}",
         # No conftest.py, no cache, no ini of anyone's: only the grader's checks.
         "--noconftest", "-p", "no:cacheprovider", "-o", "addopts=", "-q",
-        f"--lang={args.lang}", f"--device={args.device}",
-        f"--call-timeout={args.call_timeout}", f"--epoch-timeout={args.epoch_timeout}",
-        f"--memory-limit={args.memory_limit}", f"--output-limit={args.output_limit}",
     ]
-    if args.rubric:
-        cmd.append(f"--rubric={Path(args.rubric).resolve()}")
-    if args.data_root:
-        cmd.append(f"--data-root={Path(args.data_root).resolve()}")
-    if args.download:
-        cmd.append("--download")
+    # The options given here go on as they are; the others keep pytest's defaults (settings.py).
+    for name in FORWARDED:
+        value = getattr(args, name.replace("-", "_"))
+        if value is None or value is False:
+            continue
+        if value is True:
+            cmd.append(f"--{name}")
+        else:
+            cmd.append(f"--{name}={Path(value).resolve() if name in PATHS else value}")
     return cmd
 
 
-def _fallback_results(name: str, why: str, log: str) -> dict:
-    """A valid results.json for a submission whose grading process died."""
-    return {
-        "score": 0.0,
-        "execution_time": 0.0,
-        "output": f"Grading did not finish: {why}.\n\n{log[-3000:]}",
-        "tests": [],
-        "leaderboard": [],
-        "extra_data": {"grader": f"fcnn-grader {__version__}", "submission": name, "finished": False},
-    }
+# The pytest options `grade` takes too (their help and choices come from settings.OPTIONS), and which are paths.
+FORWARDED = ("lang", "device", "data-root", "download", "rubric",
+             "call-timeout", "epoch-timeout", "memory-limit", "output-limit")
+PATHS = ("data-root", "rubric")
 
 
 def grade_one(submission: Path, name: str, out: Path, args, threads: int) -> Outcome:
@@ -125,18 +129,20 @@ def grade_one(submission: Path, name: str, out: Path, args, threads: int) -> Out
                     proc.wait()
     log_text = log_path.read_text(encoding="utf-8", errors="replace")
     try:
-        results = json.loads(results_path.read_text(encoding="utf-8"))
-        if not isinstance(results, dict) or "tests" not in results:
+        data = json.loads(results_path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or "tests" not in data:
             raise ValueError("not a results file")
+        run = Run.from_json(data)
     except (OSError, ValueError):
         if status == "graded":
             status = "crashed"
-        results = _fallback_results(name, status if status != "graded" else "no results", log_text)
+        why = status if status != "graded" else "no results"
+        run = Run.fallback(name, why, log_text, grader=f"fcnn-grader {__version__}")
     if status == "graded" and proc.returncode not in (0, 1):
         status = "crashed"  # pytest itself failed (exit 2-4): results hold what was earned
     if status != "graded":
-        results.setdefault("extra_data", {})["grading"] = status
-    return Outcome(name, status, results, time.monotonic() - start)
+        run.grading = status
+    return Outcome(name, status, run, time.monotonic() - start)
 
 
 def write_outputs(folder: Path, outcome: Outcome, lang: str) -> None:
@@ -146,11 +152,11 @@ def write_outputs(folder: Path, outcome: Outcome, lang: str) -> None:
     have written over the files of those graded before it.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(folder / "results.json", outcome.results)
+    results_mod.write(folder / "results.json", outcome.run)
     try:
         from .report_html import write_report
 
-        write_report(outcome.results, folder / "report.html", lang)
+        write_report(outcome.run, folder / "report.html", lang)
     except Exception as exc:  # a report is a courtesy; the results are what counts
         (folder / "report-error.txt").write_text(f"{type(exc).__name__}: {exc}\n", encoding="utf-8")
 
@@ -159,8 +165,8 @@ def _check_ids(outcomes: list[Outcome]) -> list[str]:
     """The checks, in the order the results list them (each lists all of its run's checks)."""
     ids: dict[str, None] = {}
     for outcome in outcomes:
-        for test in outcome.results.get("tests", []):
-            ids.setdefault(test["name"].split(": ", 1)[0], None)
+        for test in outcome.run.tests:
+            ids.setdefault(test.check, None)
     return list(ids)
 
 
@@ -170,10 +176,33 @@ def write_grades_csv(path: Path, outcomes: list[Outcome]) -> None:
         writer = csv.writer(out)
         writer.writerow(["submission", *ids, "total", "max_score", "status"])
         for outcome in outcomes:
-            by_id = {t["name"].split(": ", 1)[0]: t for t in outcome.results.get("tests", [])}
-            scores = [by_id[i]["score"] if i in by_id else 0.0 for i in ids]
-            max_score = outcome.results.get("extra_data", {}).get("max_score", sum(t.get("max_score", 0) for t in by_id.values()))
-            writer.writerow([outcome.name, *scores, outcome.results.get("score", 0.0), max_score, outcome.status])
+            by_id = outcome.run.by_check()
+            scores = [by_id[i].score if i in by_id else 0.0 for i in ids]
+            possible = outcome.run.possible
+            max_score = possible if possible is not None else 0
+            writer.writerow([outcome.name, *scores, outcome.run.score, max_score, outcome.status])
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'K/N' -> (K, N), 1 <= K <= N."""
+    k, _, n = text.partition("/")
+    try:
+        k, n = int(k), int(n)
+    except ValueError:
+        raise CliError(f"--shard={text}: give K/N, such as 2/8 (the second of eight shards)") from None
+    if not 1 <= k <= n:
+        raise CliError(f"--shard={text}: K must be between 1 and N")
+    return k, n
+
+
+def shard_of(names: list[str], k: int, n: int) -> list[str]:
+    """Shard K of N: every N-th name in sorted order, starting with the K-th.
+
+    Sorted, so it depends neither on the order the folders were given in nor on
+    the other shards; every shard given the same folders grades a disjoint share,
+    and together they grade them all, in shares that differ by one at most.
+    """
+    return sorted(names)[k - 1 :: n]
 
 
 def cmd_grade(args) -> int:
@@ -185,7 +214,10 @@ def cmd_grade(args) -> int:
         raise CliError("--jobs must be at least 1")
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    names = _unique_names(dirs)
+    names = _unique_names(dirs)  # over all the folders, so that a name is the same in every shard
+    if args.shard:
+        share = set(shard_of(names, *parse_shard(args.shard)))
+        dirs, names = [d for d, n in zip(dirs, names) if n in share], [n for n in names if n in share]
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     # The reports need matplotlib (a second to import): import it while the graders run.
     threading.Thread(target=_import_report_modules, daemon=True).start()
@@ -224,12 +256,11 @@ def _progress(total: int):
 
     def update(outcome: Outcome) -> None:
         done[0] += 1
-        score = outcome.results.get("score", 0.0)
-        possible = outcome.results.get("extra_data", {}).get("max_score", "?")
-        possible = number(possible) if isinstance(possible, (int, float)) else possible
-        line = f"[{done[0]}/{total}] {outcome.name}: {number(score)}/{possible} ({outcome.status}, {outcome.seconds:.1f} s)"
+        score = number(outcome.run.score)
+        possible = "?" if outcome.run.max_score is None else number(outcome.run.max_score)
+        line = f"[{done[0]}/{total}] {outcome.name}: {score}/{possible} ({outcome.status}, {outcome.seconds:.1f} s)"
         if bar is not None:
-            bar.set_postfix_str(f"{outcome.name} {number(score)}/{possible}")
+            bar.set_postfix_str(f"{outcome.name} {score}/{possible}")
             bar.update(1)
             if done[0] == total:
                 bar.close()
@@ -239,23 +270,74 @@ def _progress(total: int):
     return update
 
 
+# ----- merge ---------------------------------------------------------------------------------
+
+
+def cmd_merge(args) -> int:
+    """The shards' folders as one: every submission's folder, and one grades.csv (rows by name)."""
+    out = Path(args.out).resolve()
+    found: dict[str, Path] = {}
+    for shard in map(Path, args.shards):
+        table = shard / "grades.csv"
+        if not table.is_file():
+            raise CliError(f"{shard}: not a folder written by fcnn-grader grade (no grades.csv)")
+        if shard.resolve() == out:
+            raise CliError(f"{shard}: --out must be a new folder, not one of the shards")
+        with open(table, newline="", encoding="utf-8") as rows:
+            for row in csv.DictReader(rows):
+                name = row["submission"]
+                if name in found:
+                    raise CliError(f"{name}: graded in both {found[name]} and {shard}")
+                found[name] = shard
+    outcomes = []
+    for name in sorted(found):
+        try:
+            run = results_mod.read(found[name] / name / "results.json")
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        outcomes.append(Outcome.of(name, run))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, shard in found.items():
+        shutil.copytree(shard / name, out / name, dirs_exist_ok=True)
+    write_grades_csv(out / "grades.csv", outcomes)
+    print(f"merged {len(outcomes)} submission(s) from {len(args.shards)} folder(s) into {out}")
+    return 0
+
+
 # ----- report --------------------------------------------------------------------------------
 
 
 def cmd_report(args) -> int:
-    path = Path(args.results)
     try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CliError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise CliError(f"{path}: not a results.json ({exc})") from None
-    if not isinstance(results, dict):
-        raise CliError(f"{path}: not a results.json (not a JSON object)")
+        run = results_mod.read(Path(args.results))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     from .report_html import write_report
 
-    write_report(results, Path(args.html), args.lang)
+    write_report(run, Path(args.html), args.lang)
     print(f"wrote {args.html}")
+    return 0
+
+
+# ----- classroom -----------------------------------------------------------------------------
+
+
+def cmd_classroom(args) -> int:
+    """GitHub Classroom's payload for autograding-grading-reporter, printed or added to the step's outputs."""
+    try:
+        run = results_mod.read(Path(args.results))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    value = results_mod.classroom_output(run)
+    if not args.github_output:
+        print(value)
+        return 0
+    target = os.environ.get("GITHUB_OUTPUT")
+    if not target:
+        raise CliError("--github-output: $GITHUB_OUTPUT is not set (run it as a step of a GitHub Actions job)")
+    with open(target, "a", encoding="utf-8") as outputs:
+        outputs.write(f"{args.name}={value}\n")
+    print(f"fcnn-grader: {number(run.score)}/{number(run.possible or 0)} as step output {args.name!r}")
     return 0
 
 
@@ -265,7 +347,10 @@ def cmd_report(args) -> int:
 def cmd_bundle(args) -> int:
     from .gradescope import build_bundle
 
-    build_bundle(Path(args.out), rubric=Path(args.rubric) if args.rubric else None, lang=args.lang)
+    try:
+        build_bundle(Path(args.out), rubric=Path(args.rubric) if args.rubric else None, lang=args.lang)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     print(f"wrote {args.out}: upload it as the autograder of a Gradescope programming assignment")
     return 0
 
@@ -273,9 +358,21 @@ def cmd_bundle(args) -> int:
 # ----- main ------------------------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
-    from .settings import Limits
+def _add_option(parser: argparse.ArgumentParser, name: str, **overrides) -> None:
+    """A pytest option of settings.OPTIONS as an option of this command: the same help and choices."""
+    option = OPTION[name]
+    kwargs = {"help": option.help, "default": None}
+    if option.metavar is None:
+        kwargs["action"] = "store_true"
+    else:
+        kwargs["metavar"] = option.metavar if not option.choices else None
+        if option.choices:
+            kwargs["choices"] = option.choices
+    kwargs.update(overrides)
+    parser.add_argument(f"--{name}", **{k: v for k, v in kwargs.items() if v is not None or k == "default"})
 
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fcnn-grader", description="Grade the FashionMNIST CNN training exercises.")
     parser.add_argument("--version", action="version", version=f"fcnn-grader {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -285,39 +382,46 @@ def _parser() -> argparse.ArgumentParser:
                        help="folders holding " + ", ".join(ex.file for ex in EXERCISES.values()))
     grade.add_argument("--out", required=True, help="where results.json, report.html and grades.csv go")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
-    grade.add_argument("--rubric", help="TOML file with points and visibility per check")
-    grade.add_argument("--lang", default="en", choices=("en", "zh"))
-    grade.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    grade.add_argument("--data-root", help="FashionMNIST folder (default: as pytest --exercise finds it)")
-    grade.add_argument("--download", action="store_true", help="let torchvision download FashionMNIST if it is nowhere else")
-    grade.add_argument("--call-timeout", type=float, default=Limits.timeout, help="seconds per call into a submission")
-    grade.add_argument("--epoch-timeout", type=float, default=Limits.epoch_timeout, help="seconds for the one-epoch call")
-    grade.add_argument("--memory-limit", default="3GiB")
-    grade.add_argument("--output-limit", default="10MiB")
+    grade.add_argument("--shard", metavar="K/N", help="grade only shard K of N (every N-th submission by name); "
+                       "join the shards' folders with fcnn-grader merge")
+    for name in FORWARDED:
+        _add_option(grade, name)
     grade.add_argument("--submission-timeout", type=float, default=None,
                        help="seconds for a whole submission before it is stopped (default: from the other limits)")
     grade.set_defaults(func=cmd_grade)
 
+    merge = sub.add_parser("merge", help="join the folders of fcnn-grader grade --shard runs into one")
+    merge.add_argument("shards", nargs="+", metavar="SHARD_DIR")
+    merge.add_argument("--out", required=True, help="where the joined grades.csv and submission folders go")
+    merge.set_defaults(func=cmd_merge)
+
     report = sub.add_parser("report", help="render a results.json as one self-contained HTML page")
     report.add_argument("results", metavar="RESULTS.json")
     report.add_argument("--html", required=True, metavar="OUT.html")
-    report.add_argument("--lang", default=None, choices=("en", "zh"), help="default: the results' language")
+    _add_option(report, "lang", help="language of the page (default: the results' language)")
     report.set_defaults(func=cmd_report)
+
+    classroom = sub.add_parser("classroom", help="GitHub Classroom's payload (base64 JSON) for "
+                               "autograding-grading-reporter, from a results.json")
+    classroom.add_argument("results", metavar="RESULTS.json")
+    classroom.add_argument("--github-output", action="store_true",
+                           help="append NAME=payload to $GITHUB_OUTPUT instead of printing it")
+    classroom.add_argument("--name", default="result", help="the step output's name (default: result)")
+    classroom.set_defaults(func=cmd_classroom)
 
     bundle = sub.add_parser("gradescope-bundle", help="build Gradescope's autograder.zip")
     bundle.add_argument("--out", default="autograder.zip")
-    bundle.add_argument("--rubric", help="TOML rubric to ship with the autograder")
-    bundle.add_argument("--lang", default="en", choices=("en", "zh"))
+    _add_option(bundle, "rubric", help="TOML rubric to ship with the autograder")
+    _add_option(bundle, "lang", default="en", help="language of the feedback (default: en)")
     bundle.set_defaults(func=cmd_bundle)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if getattr(args, "submission_timeout", 0) is None:
-        # Enough for every function to hang once, and the epoch, with room for slow machines.
-        args.submission_timeout = 2 * (args.epoch_timeout + 10 * args.call_timeout) + 120
     try:
+        if args.func is cmd_grade:
+            _check_limits(args)
         return args.func(args)
     except CliError as exc:
         print(f"fcnn-grader: error: {exc}", file=sys.stderr)
@@ -325,6 +429,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fcnn-grader: interrupted", file=sys.stderr)
         return 130
+
+
+def _check_limits(args) -> None:
+    """The limits as pytest will read them, checked once here rather than failing every submission."""
+    from .settings import Limits, parse_seconds, parse_size
+
+    try:
+        call = parse_seconds("call-timeout", args.call_timeout) if args.call_timeout else Limits.timeout
+        epoch = parse_seconds("epoch-timeout", args.epoch_timeout) if args.epoch_timeout else Limits.epoch_timeout
+        for name in ("memory-limit", "output-limit"):
+            if getattr(args, name.replace("-", "_")):
+                parse_size(name, getattr(args, name.replace("-", "_")))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.submission_timeout is None:
+        # Enough for every function to hang once, and the epoch, with room for slow machines.
+        args.submission_timeout = 2 * (epoch + 10 * call) + 120
 
 
 if __name__ == "__main__":

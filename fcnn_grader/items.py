@@ -107,11 +107,9 @@ class CheckItem(pytest.Item):
         self.user_properties.extend(props)
 
 
-def collect_checks(session: pytest.Session, settings) -> list[CheckItem]:
+def collect_checks(session: pytest.Session, settings, grading) -> list[CheckItem]:
     from .checks import checks_for
-    from .plugin import SESSION_KEY
 
-    grading = session.config.stash[SESSION_KEY]
     items: list[CheckItem] = []
     collectors: dict[str, ExerciseCollector] = {}
     for spec in checks_for(settings.exercises):

@@ -13,33 +13,34 @@ from pathlib import Path
 import pytest
 
 from . import settings as settings_mod
+from .settings import SETTINGS_KEY
 
-SETTINGS_KEY = pytest.StashKey["settings_mod.Settings"]()
+# The run's GradingSession (session.py); items receive it from collect_checks, so they need not import this module.
 SESSION_KEY = pytest.StashKey["object"]()
-REPORTER_KEY = pytest.StashKey["object"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fcnn-grader", "fcnn-grader: check the CNN training exercises")
-    for name, ini, help_text, metavar in settings_mod.OPTIONS:
-        dest = name.replace("-", "_")
-        if metavar is None:
-            group.addoption(f"--{name}", action="store_true", default=None, dest=dest, help=help_text)
+    for option in settings_mod.OPTIONS:
+        dest = option.name.replace("-", "_")
+        if option.metavar is None:
+            group.addoption(f"--{option.name}", action="store_true", default=None, dest=dest, help=option.help)
         else:
-            group.addoption(f"--{name}", action="store", default=None, dest=dest, metavar=metavar, help=help_text)
-        if ini:
-            parser.addini(ini, help_text, type="bool" if metavar is None else "string", default=None)
+            group.addoption(f"--{option.name}", action="store", default=None, dest=dest, metavar=option.metavar,
+                            help=option.help)
+        if option.ini:
+            parser.addini(option.ini, option.help, type="bool" if option.metavar is None else "string", default=None)
 
 
 def _values(config: pytest.Config) -> tuple[dict, set[str]]:
     values, explicit = {}, set()
-    for name, ini, _help, _metavar in settings_mod.OPTIONS:
-        dest = name.replace("-", "_")
+    for option in settings_mod.OPTIONS:
+        dest = option.name.replace("-", "_")
         value = config.getoption(dest)
         if value is not None:
             explicit.add(dest)
-        elif ini:
-            value = config.getini(ini) or None
+        elif option.ini:
+            value = config.getini(option.ini) or None
         values[dest] = value
     return values, explicit
 
@@ -75,7 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
     if grading is not None:
-        from .reporter import GradeReporter
+        from .reporter import REPORTER_KEY, GradeReporter
 
         config.stash[SESSION_KEY] = grading
         reporter = GradeReporter(config, settings, grading)
@@ -124,7 +125,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     from .items import collect_checks
 
-    items[:] = collect_checks(session, settings)
+    items[:] = collect_checks(session, settings, config.stash[SESSION_KEY])
 
 
 @pytest.hookimpl(wrapper=True)
@@ -139,8 +140,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(SESSION_KEY, None)
-    if session is not None:
-        session.close()
+    if session is None:
+        return  # not a grading run: no reporter either
+    session.close()
+    from .reporter import REPORTER_KEY
+
     reporter = config.stash.get(REPORTER_KEY, None)
     if reporter is not None:
         reporter.unconfigure()

@@ -1,17 +1,19 @@
 """The HTML feedback report: one self-contained page rendered from a results.json.
 
 Everything is inline (the stylesheet, the plots as base64 PNG data: URIs, no
-script), so the file can be mailed, archived or opened offline. The page's own
-words come from the message catalogue (html.* keys), in English or Chinese;
-the plots are in English only, since no CJK font can be counted on. Anything
-read from the results is escaped: check outputs quote the student's
-exceptions and values. The results may be of any shape the grader writes,
-down to the few keys of a crashed run, so every key is optional.
+script), so the file can be mailed, archived or opened offline. The markup is
+in templates/report.html (jinja2, every value escaped); this module turns a
+results.Run into the plain values it shows. The page's own words come from the
+message catalogue (html.* keys), in English or Chinese; the plots are in
+English only, since no CJK font can be counted on. Results may be of any shape
+the grader writes, down to the few keys of a crashed run (results.Run reads
+them leniently).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import math
@@ -20,17 +22,15 @@ from pathlib import Path
 from .contract import BATCH_SIZE, CLASS_NAMES, EXERCISE_ORDER
 from .feedback import T
 from .messages import MESSAGES
+from .results import FAILED, PARTIAL, PASSED, CheckResult, Run
 
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
 MOVING_AVERAGE = 20  # batches in the loss curve's moving average
 DPI = 100  # plots are shown at their natural size: 1 PNG pixel per CSS pixel
 
 # A check's or an exercise's status: its mark and its word.
-STATUS = {
-    "passed": ("✓", "html.status.passed"),
-    "partial": ("◐", "html.status.partial"),
-    "failed": ("✗", "html.status.failed"),
-}
+MARKS = {PASSED: "✓", PARTIAL: "◐", FAILED: "✗"}
+STATUS_WORDS = {PASSED: "html.status.passed", PARTIAL: "html.status.partial", FAILED: "html.status.failed"}
 BANNERS = {"crashed": "html.banner.crashed", "timed out": "html.banner.timed_out"}
 VISIBILITY = {
     "visible": "html.visibility.visible",
@@ -38,266 +38,204 @@ VISIBILITY = {
     "after_due_date": "html.visibility.after_due_date",
     "after_published": "html.visibility.after_published",
 }
+SCORE_COLUMNS = ("html.col.number", "html.col.check", "html.col.score", "html.col.status", "html.col.visibility")
+SHAPE_COLUMNS = ("html.col.point", "html.col.expected", "html.col.found")
 
 
-def write_report(results: dict, path: Path, lang: str | None = None) -> None:
+def write_report(results: dict | Run, path: Path, lang: str | None = None) -> None:
     Path(path).write_text(render_html(results, lang), encoding="utf-8")
 
 
-def render_html(results: dict, lang: str | None = None) -> str:
+def render_html(results: dict | Run, lang: str | None = None) -> str:
     """The report as a page; lang None: the language the results were graded in."""
-    if not isinstance(results, dict):
-        raise TypeError(f"results must be a dict, not {type(results).__name__}")
+    run = results if isinstance(results, Run) else Run.from_json(results)  # TypeError for a non-dict
     if lang is None:
-        lang = _dict(results.get("extra_data")).get("lang")
+        lang = run.lang
     if not isinstance(lang, str) or lang not in HTML_LANG:
         lang = "en"
-    return _Report(results, lang).page()
+    return environment().get_template("report.html").render(_view(run, lang))
 
 
-class _Report:
-    def __init__(self, results: dict, lang: str):
-        self.results = results
-        self.lang = lang
-        self.extra = _dict(results.get("extra_data"))
-        self.checks = _dict(self.extra.get("checks"))
-        self.tests = [t for t in _list(results.get("tests")) if isinstance(t, dict)]
-        self.title = self.say(T("html.title", submission=self.extra.get("submission") or T("html.unknown")))
+@functools.cache
+def environment():
+    """The templates, with every {{ value }} escaped.
 
-    def say(self, message: T) -> str:
-        """A catalogue message in the report's language, escaped."""
-        return _esc(message.render(self.lang))
+    Escaped as html.escape does (&#x27; for a quote, where markupsafe writes
+    &#39;), so that a page is byte for byte what it was before the templates;
+    autoescape stays on behind it for anything finalize lets through.
+    """
+    import jinja2
+    from markupsafe import Markup
 
-    def page(self) -> str:
-        sections = (self.header(), self.scores(), self.failures(), self.layer_shapes(), self.training(), self.leaderboard())
-        body = "\n".join(section for section in sections if section)
-        return _PAGE.format(lang=HTML_LANG[self.lang], title=self.title, css=_CSS, body=body)
+    def finalize(value):
+        if isinstance(value, Markup):  # a macro's output: already escaped
+            return value
+        return Markup(html.escape("" if value is None else str(value), quote=True))
 
-    # ----- the sections, in page order ------------------------------------------------------------
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("fcnn_grader", "templates"),
+        autoescape=True,
+        finalize=finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
-    def header(self) -> str:
-        unknown = self.say(T("html.unknown"))
-        meta = [  # (label, escaped value)
-            (T("html.grader"), _esc(self.extra.get("grader")) or unknown),
-            (T("html.device"), _esc(self.extra.get("device")) or unknown),
-            (T("html.duration"), self.say(T("html.seconds", seconds=_num(self.results.get("execution_time", "?"))))),
-        ]
-        items = "".join(f"<div><dt>{self.say(label)}</dt><dd>{value}</dd></div>" for label, value in meta)
-        out = ["<header>", f"<h1>{self.title}</h1>", f'<dl class="meta">{items}</dl>', self.banner()]
-        score, possible = _number(self.results.get("score")) or 0.0, self.possible()
-        total = f"<strong>{_num(score)}</strong>"
-        if possible is not None:
-            total += f" / {_num(possible)}"
-            if possible > 0:
-                percent = max(0.0, min(100.0, 100 * score / possible))
-                total += f' <span class="muted">({percent:.0f}%)</span>'
-                total += f'<div class="bar"><span style="width: {percent:.1f}%"></span></div>'
-        out.append(f'<div class="total"><span class="label">{self.say(T("html.total"))}</span> {total}</div>')
-        # The output line; a crashed run's output goes on with the grader's log.
-        first, _, rest = _text(self.results.get("output")).strip().partition("\n")
-        if first:
-            out.append(f'<p class="summary">{_esc(first)}</p>')
-        if rest.strip():
-            out.append(f'<pre class="log">{_esc(rest.strip())}</pre>')
-        out.append("</header>")
-        return "\n".join(part for part in out if part)
 
-    def banner(self) -> str:
-        key = BANNERS.get(_text(self.extra.get("grading")))
-        if key is None and self.extra.get("finished") is False:
-            key = "html.banner.unfinished"
-        if key is None:
-            return ""
-        return f'<p class="banner" role="alert">{self.say(T(key))}</p>'
+def _view(run: Run, lang: str) -> dict:
+    """What the template shows: plain strings and numbers, in page order."""
 
-    def possible(self) -> float | None:
-        declared = _number(self.extra.get("max_score"))
-        if declared is not None:
-            return declared
-        if self.tests:
-            return sum(_number(t.get("max_score")) or 0.0 for t in self.tests)
-        return None  # a crashed run: no checks, nothing to be out of
+    def say(key: str, **params) -> str:
+        return T(key, **params).render(lang)
 
-    def scores(self) -> str:
-        heading = self.heading(T("html.scores"))
-        exercises = _dict(self.extra.get("exercises"))
-        if not self.tests and not exercises:
-            return f'<section id="scores">{heading}{self.note(T("html.no_tests"))}</section>'
-        groups: dict[str, list[tuple[int, dict]]] = {name: [] for name in EXERCISE_ORDER if name in exercises}
-        for i, test in enumerate(self.tests):
-            groups.setdefault(_check_id(test).partition("::")[0], []).append((i, test))
-        # The course's order first, then whatever else the results hold, as they come.
-        order = [n for n in EXERCISE_ORDER if n in groups] + [n for n in groups if n not in EXERCISE_ORDER]
-        rows = []
-        for name in order:
-            tests = groups[name]
-            totals = _dict(exercises.get(name))
-            score = _number(totals.get("score"))
-            possible = _number(totals.get("max_score"))
-            if score is None:
-                score = sum(_number(t.get("score")) or 0.0 for _, t in tests)
-            if possible is None:
-                possible = sum(_number(t.get("max_score")) or 0.0 for _, t in tests)
-            if tests:
-                status = "passed" if all(_passed(t) for _, t in tests) else "partial" if score > 0 else "failed"
-            else:
-                status = "passed" if score >= possible else "partial" if score > 0 else "failed"
-            number = EXERCISE_ORDER.index(name) + 1 if name in EXERCISE_ORDER else ""
-            title = f"html.exercise.{name}"
-            label = f"<code>{_esc(name)}</code>" + (f" {self.say(T(title))}" if title in MESSAGES else "")
-            rows.append(
-                f'<tr class="exercise"><td>{number}</td><th scope="row">{label}</th>'
-                f'<td class="num">{_num(score)} / {_num(possible)}</td><td>{self.badge(status)}</td><td></td></tr>'
-            )
-            for i, test in tests:
-                check_id, title_text = _check_id(test), _check_title(test)
-                link = f'<a href="#check-{i}">{_esc(check_id)}</a>' if not _passed(test) else _esc(check_id)
-                visibility = _text(test.get("visibility"))
-                visibility = self.say(T(VISIBILITY[visibility])) if visibility in VISIBILITY else _esc(visibility)
-                rows.append(
-                    f'<tr class="check"><td>{_esc(test.get("number"))}</td>'
-                    f'<td><code>{link}</code><div class="muted">{_esc(title_text)}</div></td>'
-                    f'<td class="num">{_points(test)}</td>'
-                    f"<td>{self.badge(_status(test))}</td>"
-                    f'<td class="muted">{visibility}</td></tr>'
-                )
-        head = "".join(
-            f"<th>{self.say(T(k))}</th>"
-            for k in ("html.col.number", "html.col.check", "html.col.score", "html.col.status", "html.col.visibility")
-        )
-        return (
-            f'<section id="scores">{heading}\n<table class="scores"><thead><tr>{head}</tr></thead>\n<tbody>\n'
-            + "\n".join(rows)
-            + "\n</tbody></table></section>"
-        )
+    title = say("html.title", submission=run.submission or T("html.unknown"))
+    unknown = say("html.unknown")
+    meta = [
+        (say("html.grader"), run.grader or unknown),
+        (say("html.device"), run.device or unknown),
+        (say("html.duration"), say("html.seconds", seconds=_num(run.execution_time))),
+    ]
+    banner = BANNERS.get(run.grading or "")
+    if banner is None and not run.finished:
+        banner = "html.banner.unfinished"
+    possible = run.possible
+    total = {"score": _num(run.score), "possible": None if possible is None else _num(possible),
+             "percent": None, "width": None}
+    if possible is not None and possible > 0:
+        percent = max(0.0, min(100.0, 100 * run.score / possible))
+        total.update(percent=f"{percent:.0f}", width=f"{percent:.1f}")
+    # The output line; a crashed run's output goes on with the grader's log.
+    first, _, rest = run.output.strip().partition("\n")
+    return {
+        "html_lang": HTML_LANG[lang],
+        "title": title,
+        "say": say,
+        "marks": MARKS,
+        "status_words": STATUS_WORDS,
+        "meta": meta,
+        "banner": banner,
+        "total": total,
+        "summary": first,
+        "log": rest.strip(),
+        "has_scores": bool(run.tests or run.exercises),
+        "has_tests": bool(run.tests),
+        "score_columns": SCORE_COLUMNS,
+        "groups": _groups(run, say),
+        "failures": [_test_view(i, t) for i, t in enumerate(run.tests) if not t.passed],
+        "shapes": _shapes(run),
+        "shape_columns": SHAPE_COLUMNS,
+        "batch_size": BATCH_SIZE,
+        **_training(run, say),
+        "leaderboard": [
+            {"name": e.get("name"), "value": e.get("value"), "lower_is_better": e.get("order") == "asc"}
+            for e in run.leaderboard
+        ],
+    }
 
-    def failures(self) -> str:
-        if not self.tests:
-            return ""
-        heading = self.heading(T("html.failures"))
-        items = []
-        for i, test in enumerate(self.tests):
-            if _passed(test):
-                continue
-            # The output starts with the check's name, which the heading already shows.
-            name = _text(test.get("name"))
-            output = _text(test.get("output")).strip("\n")
-            first, _, rest = output.partition("\n")
-            if first.strip() == name.strip():
-                output = rest.strip("\n")
-            items.append(
-                f'<article class="failure {_status(test)}" id="check-{i}">'
-                f'<h3><span class="muted">{_esc(test.get("number"))}</span> <code>{_esc(_check_id(test))}</code> '
-                f'<span class="points">{_points(test)}</span></h3>'
-                f'<p class="muted">{_esc(_check_title(test))}</p>'
-                + (f"<pre>{_esc(output)}</pre>" if output.strip() else "")
-                + "</article>"
-            )
-        if not items:
-            return f'<section id="failures">{heading}<p class="ok">{self.say(T("html.all_passed"))}</p></section>'
-        return f'<section id="failures">{heading}\n' + "\n".join(items) + "\n</section>"
 
-    def layer_shapes(self) -> str:
-        heading = self.heading(T("html.shapes"))
-        shapes = [s for s in _list(_dict(self.checks.get("network::layer_shapes")).get("layer_shapes")) if isinstance(s, dict)]
-        if not shapes:
-            return f'<section id="shapes">{heading}{self.note(T("html.no_shapes"))}</section>'
-        rows = []
-        for shape in shapes:
-            point, expected, found = _text(shape.get("point")), shape.get("expected"), shape.get("found")
-            if found is None:
-                status, label = "failed", T("found.not_reached")
-            elif found == expected:
-                status, label = "passed", T("html.shape.ok")
-            else:
-                status, label = "failed", T("html.shape.wrong")
-            description = f"point.{point}"
-            where = f"<code>{_esc(point)}</code>" + (
-                f' <span class="muted">{self.say(T(description))}</span>' if description in MESSAGES else ""
-            )
-            row_class = "" if status == "passed" else ' class="mismatch"'
-            rows.append(
-                f"<tr{row_class}><td>{where}</td>"
-                f"<td><code>{_esc(_shape(expected))}</code></td><td><code>{_esc(_shape(found))}</code></td>"
-                f"<td>{self.badge(status, label)}</td></tr>"
-            )
-        head = "".join(f"<th>{self.say(T(k))}</th>" for k in ("html.col.point", "html.col.expected", "html.col.found"))
-        return (
-            f'<section id="shapes">{heading}<p>{self.say(T("html.shapes_intro", n=BATCH_SIZE))}</p>\n'
-            f'<table class="shapes"><thead><tr>{head}<th></th></tr></thead>\n<tbody>\n'
-            + "\n".join(rows)
-            + "\n</tbody></table></section>"
-        )
+def _test_view(index: int, test: CheckResult) -> dict:
+    # The output starts with the check's name, which the heading already shows.
+    output = test.output.strip("\n")
+    first, _, rest = output.partition("\n")
+    if first.strip() == test.name.strip():
+        output = rest.strip("\n")
+    return {
+        "index": index, "number": test.number, "check": test.check, "title": test.title, "passed": test.passed,
+        "mark": test.mark, "points": f"{_num(test.score)} / {_num(test.max_score)}", "output": output,
+    }
 
-    def training(self) -> str:
-        data = _dict(self.checks.get("training_loop::accuracy"))
-        losses = _numbers(data.get("loss_curve"), gaps=True)
-        matrix = _matrix(data.get("confusion"), len(CLASS_NAMES))
-        accuracy = _number(data.get("accuracy"))
-        if accuracy is None and matrix is not None and sum(map(sum, matrix)) > 0:
-            accuracy = sum(matrix[i][i] for i in range(len(matrix))) / sum(map(sum, matrix))
-        parts = ['<section id="training">', self.heading(T("html.training"))]
-        if losses is not None and any(math.isfinite(x) for x in losses):
-            caption = [self.say(T("html.loss_caption", batches=len(losses), size=BATCH_SIZE))]
-            if accuracy is not None:
-                caption.append(self.say(T("html.accuracy", accuracy=f"{accuracy:.2%}")))
-            seconds = _number(data.get("train_seconds"))
-            if seconds is not None:
-                caption.append(self.say(T("html.train_time", seconds=f"{seconds:.1f}")))
-            parts.append(_figure(_loss_curve_png(losses), "loss curve", " ".join(caption)))
+
+def _groups(run: Run, say) -> list[dict]:
+    """The score table: each exercise, then its checks."""
+    exercises = run.exercises or {}
+    groups: dict[str, list[tuple[int, CheckResult]]] = {name: [] for name in EXERCISE_ORDER if name in exercises}
+    for i, test in enumerate(run.tests):
+        groups.setdefault(test.exercise, []).append((i, test))
+    # The course's order first, then whatever else the results hold, as they come.
+    order = [n for n in EXERCISE_ORDER if n in groups] + [n for n in groups if n not in EXERCISE_ORDER]
+    views = []
+    for name in order:
+        tests = groups[name]
+        totals = exercises.get(name) or {}
+        score = _number(totals.get("score"))
+        possible = _number(totals.get("max_score"))
+        if score is None:
+            score = sum(t.score for _, t in tests)
+        if possible is None:
+            possible = sum(t.max_score for _, t in tests)
+        if tests:
+            status = PASSED if all(t.passed for _, t in tests) else PARTIAL if score > 0 else FAILED
         else:
-            parts.append(self.note(T("html.no_loss_curve")))
-        if matrix is not None:
-            parts.append(_figure(_confusion_png(matrix, accuracy), "confusion matrix", self.say(T("html.confusion_caption"))))
+            status = PASSED if score >= possible else PARTIAL if score > 0 else FAILED
+        title = f"html.exercise.{name}"
+        checks = []
+        for i, test in tests:
+            view = _test_view(i, test)
+            view["visibility"] = say(VISIBILITY[test.visibility]) if test.visibility in VISIBILITY else test.visibility
+            checks.append(view)
+        views.append({
+            "number": EXERCISE_ORDER.index(name) + 1 if name in EXERCISE_ORDER else "",
+            "name": name, "title": title if title in MESSAGES else None,
+            "score": _num(score), "possible": _num(possible), "status": status, "tests": checks,
+        })
+    return views
+
+
+def _shapes(run: Run) -> list[dict]:
+    layer_shapes = (run.checks or {}).get("network::layer_shapes", {}).get("layer_shapes")
+    views = []
+    for shape in layer_shapes if isinstance(layer_shapes, list) else []:
+        if not isinstance(shape, dict):
+            continue
+        point, expected, found = _text(shape.get("point")), shape.get("expected"), shape.get("found")
+        if found is None:
+            status, label = FAILED, "found.not_reached"
+        elif found == expected:
+            status, label = PASSED, "html.shape.ok"
         else:
-            parts.append(self.note(T("html.no_confusion")))
-        parts.append("</section>")
-        return "\n".join(parts)
-
-    def leaderboard(self) -> str:
-        entries = [e for e in _list(self.results.get("leaderboard")) if isinstance(e, dict)]
-        if not entries:
-            return ""
-        rows = "\n".join(
-            f'<tr><td>{_esc(e.get("name"))}'
-            + (f' <span class="muted">({self.say(T("html.lower_better"))})</span>' if e.get("order") == "asc" else "")
-            + f'</td><td class="num">{_esc(e.get("value"))}</td></tr>'
-            for e in entries
-        )
-        head = f'<th>{self.say(T("html.col.name"))}</th><th>{self.say(T("html.col.value"))}</th>'
-        return (
-            f'<section id="leaderboard">{self.heading(T("html.leaderboard"))}\n'
-            f'<table class="leaderboard"><thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody></table></section>'
-        )
-
-    def heading(self, message: T) -> str:
-        return f"<h2>{self.say(message)}</h2>"
-
-    def note(self, message: T) -> str:
-        return f'<p class="note">{self.say(message)}</p>'
-
-    def badge(self, status: str, label: T | None = None) -> str:
-        mark, key = STATUS[status]
-        return f'<span class="badge {status}">{mark} {self.say(label or T(key))}</span>'
+            status, label = FAILED, "html.shape.wrong"
+        description = f"point.{point}"
+        views.append({
+            "point": point, "description": description if description in MESSAGES else None,
+            "expected": _shape(expected), "found": _shape(found), "status": status, "label": label,
+        })
+    return views
 
 
-# ----- reading the results: anything may be missing or of another type ------------------------------
+def _training(run: Run, say) -> dict:
+    """The loss curve and the confusion matrix as figures, or None where the data is missing or unusable."""
+    data = (run.checks or {}).get("training_loop::accuracy", {})
+    losses = _numbers(data.get("loss_curve"), gaps=True)
+    matrix = _matrix(data.get("confusion"), len(CLASS_NAMES))
+    accuracy = _number(data.get("accuracy"))
+    if accuracy is None and matrix is not None and sum(map(sum, matrix)) > 0:
+        accuracy = sum(matrix[i][i] for i in range(len(matrix))) / sum(map(sum, matrix))
+    loss_curve = confusion = None
+    if losses is not None and any(math.isfinite(x) for x in losses):
+        caption = [say("html.loss_caption", batches=len(losses), size=BATCH_SIZE)]
+        if accuracy is not None:
+            caption.append(say("html.accuracy", accuracy=f"{accuracy:.2%}"))
+        seconds = _number(data.get("train_seconds"))
+        if seconds is not None:
+            caption.append(say("html.train_time", seconds=f"{seconds:.1f}"))
+        # The alt texts stay English, like the plots they describe.
+        loss_curve = _figure(_loss_curve_png(losses), "loss curve", " ".join(caption))
+    if matrix is not None:
+        confusion = _figure(_confusion_png(matrix, accuracy), "confusion matrix", say("html.confusion_caption"))
+    return {"loss_curve": loss_curve, "confusion": confusion}
 
 
-def _dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
+def _figure(image: tuple[str, int, int], alt: str, caption: str) -> dict:
+    uri, width, height = image
+    return {"uri": uri, "width": width, "height": height, "alt": alt, "caption": caption}
 
 
-def _list(value) -> list:
-    return value if isinstance(value, list) else []
+# ----- reading the plain data of the checks: anything may be missing or of another type ------------------
 
 
 def _text(value) -> str:
     return "" if value is None else str(value)
-
-
-def _esc(value) -> str:
-    return html.escape(_text(value), quote=True)
 
 
 def _number(value) -> float | None:
@@ -339,36 +277,7 @@ def _shape(value) -> str:
     return "—" if value is None else _text(value)
 
 
-def _check_id(test: dict) -> str:
-    """The check's id: its name up to ": " (the rest is its title)."""
-    return _text(test.get("name")).partition(": ")[0]
-
-
-def _check_title(test: dict) -> str:
-    return _text(test.get("name")).partition(": ")[2]
-
-
-def _points(test: dict) -> str:
-    return _esc(f"{_num(test.get('score', 0))} / {_num(test.get('max_score', 0))}")
-
-
-def _passed(test: dict) -> bool:
-    return test.get("status") == "passed"
-
-
-def _status(test: dict) -> str:
-    if _passed(test):
-        return "passed"
-    return "partial" if (_number(test.get("score")) or 0) > 0 else "failed"
-
-
 # ----- plots -------------------------------------------------------------------------------------------
-
-
-def _figure(image: tuple[str, int, int], alt: str, caption: str) -> str:
-    # The alt texts stay English, like the plots they describe.
-    uri, width, height = image
-    return f'<figure><img alt="{alt}" src="{uri}" width="{width}" height="{height}"><figcaption>{caption}</figcaption></figure>'
 
 
 def _new_figure(width: float, height: float):
@@ -434,91 +343,3 @@ def _confusion_png(matrix: list[list[float]], accuracy: float | None) -> tuple[s
     for (i, j), value in np.ndenumerate(counts):
         ax.text(j, i, f"{value:g}", ha="center", va="center", fontsize=8, color="white" if value > light else "#1f2328")
     return _png(figure)
-
-
-# ----- the page ------------------------------------------------------------------------------------------
-
-_PAGE = """<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-{css}</style>
-</head>
-<body>
-<main>
-{body}
-</main>
-</body>
-</html>
-"""
-
-_CSS = """:root {
-  --text: #1f2328; --muted: #59636e; --line: #d1d9e0; --head: #f6f8fa;
-  --ok: #1a7f37; --ok-bg: #dafbe1; --bad: #c62828; --bad-bg: #ffebe9; --part: #9a6700; --part-bg: #fff8c5;
-}
-* { box-sizing: border-box; }
-body {
-  margin: 0; background: #eef1f4; color: var(--text);
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", "Helvetica Neue", Arial,
-    "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif;
-  -webkit-print-color-adjust: exact; print-color-adjust: exact;
-}
-main { max-width: 1040px; margin: 24px auto; padding: 24px 36px 36px; background: #fff;
-  border: 1px solid var(--line); border-radius: 8px; }
-h1 { font-size: 1.65em; margin: 0 0 .3em; overflow-wrap: anywhere; }
-h2 { font-size: 1.25em; margin: 1.8em 0 .7em; padding-bottom: .3em; border-bottom: 1px solid var(--line); }
-h3 { font-size: 1em; margin: 0; }
-p { margin: .4em 0; }
-a { color: inherit; }
-code, pre { font-family: ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .9em; }
-pre { margin: .6em 0 0; padding: 10px 12px; background: var(--head); border: 1px solid var(--line);
-  border-radius: 6px; white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.45; }
-.muted { color: var(--muted); }
-.note { color: var(--muted); font-style: italic; }
-.ok { color: var(--ok); font-weight: 600; }
-.meta { display: flex; flex-wrap: wrap; gap: 4px 28px; margin: 0 0 1em; color: var(--muted); }
-.meta div { display: flex; gap: 6px; }
-.meta dt::after { content: ":"; }
-:lang(zh) .meta dt::after { content: "："; }
-.meta dd { margin: 0; color: var(--text); }
-.total { font-size: 1.15em; margin: .8em 0 .3em; }
-.total .label { color: var(--muted); margin-right: .4em; }
-.total strong { font-size: 1.6em; }
-.bar { height: 8px; max-width: 420px; margin-top: 6px; background: #e3e8ee; border-radius: 4px; overflow: hidden; }
-.bar span { display: block; height: 100%; background: var(--ok); }
-.summary { font-weight: 600; }
-.banner { margin: 1em 0; padding: 10px 14px; border: 1px solid var(--bad); border-left-width: 6px;
-  border-radius: 6px; background: var(--bad-bg); color: var(--bad); font-weight: 600; }
-table { width: 100%; border-collapse: collapse; margin: .5em 0; }
-th, td { border: 1px solid var(--line); padding: 6px 10px; text-align: left; vertical-align: top; }
-thead th { background: var(--head); font-weight: 600; white-space: nowrap; }
-td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-tr.exercise > * { background: #f0f3f6; font-weight: 600; }
-tr.exercise th code { font-size: 1em; margin-right: .4em; }
-tr.check td:first-child { padding-left: 20px; color: var(--muted); white-space: nowrap; }
-tr.check div { font-size: .9em; }
-tr.mismatch td { background: var(--bad-bg); }
-.badge { display: inline-block; padding: 1px 9px; border-radius: 12px; font-size: .85em; font-weight: 600; white-space: nowrap; }
-.badge.passed { color: var(--ok); background: var(--ok-bg); }
-.badge.failed { color: var(--bad); background: var(--bad-bg); }
-.badge.partial { color: var(--part); background: var(--part-bg); }
-tr.mismatch .badge.failed { background: #fff; }
-.failure { margin: 0 0 14px; padding: 10px 14px 12px; border: 1px solid var(--line);
-  border-left: 5px solid var(--bad); border-radius: 6px; }
-.failure.partial { border-left-color: #d4a72c; }
-.failure .points { float: right; font-weight: normal; color: var(--muted); font-variant-numeric: tabular-nums; }
-.failure p { margin: .2em 0 0; font-size: .92em; }
-figure { margin: 1.2em 0; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
-figcaption { margin-top: .4em; color: var(--muted); font-size: .92em; }
-@media print {
-  body { background: #fff; font-size: 11pt; }
-  main { max-width: none; margin: 0; padding: 0; border: 0; }
-  a { text-decoration: none; }
-  tr, figure, .failure, .banner { break-inside: avoid; }
-  h2 { break-after: avoid; }
-}
-"""

@@ -9,17 +9,16 @@ results file is rewritten after every check, so whatever happens to the run
 from __future__ import annotations
 
 import json
-import math
-import os
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from . import __version__
 from .contract import EXERCISE_ORDER
 from .feedback import T
+from .results import ACCURACY, FAILED, PASSED, TRAIN_TIME, CheckResult, Run, number, write_json_atomic
+
+__all__ = ["GradeReporter", "number", "write_json_atomic"]  # the last two live in results.py
 
 
 class GradeReporter:
@@ -126,7 +125,7 @@ class GradeReporter:
 
     # ----- results.json (Gradescope's format) -------------------------------------------------
 
-    def results_json(self) -> dict:
+    def run(self) -> Run:
         lang = self.settings.lang
         tests, extra_checks = [], {}
         numbers: dict[str, int] = {}
@@ -139,52 +138,50 @@ class GradeReporter:
                 output = T("report.not_run").render(lang)
             tags = [spec.exercise] + (["needs_data"] if spec.needs_data else []) + (["slow"] if spec.slow else [])
             tests.append(
-                {
-                    "name": f"{spec.id}: {T(spec.title_key).render(lang)}",
-                    "number": f"{ex_number}.{numbers[spec.exercise]}",
-                    "score": row["score"],
-                    "max_score": rule.points,
-                    "status": "passed" if row["outcome"] == "passed" else "failed",
-                    "output": output,
-                    "visibility": rule.visibility,
-                    "tags": tags,
-                }
+                CheckResult(
+                    check=spec.id,
+                    title=T(spec.title_key).render(lang),
+                    number=f"{ex_number}.{numbers[spec.exercise]}",
+                    score=row["score"],
+                    max_score=rule.points,
+                    status=PASSED if row["outcome"] == "passed" else FAILED,
+                    output=output,
+                    visibility=rule.visibility,
+                    tags=tags,
+                )
             )
             if row.get("extra"):
                 extra_checks[spec.id] = row["extra"]
         totals = self.totals()
-        score = round(sum(t["score"] for t in tests), 4)
-        possible = round(sum(t["max_score"] for t in tests), 4)
-        passed = sum(1 for t in tests if t["status"] == "passed")
-        data = {
-            "score": score,
-            "execution_time": round(time.time() - self.start, 2),
-            "output": T("report.summary", passed=passed, total=len(tests), score=number(score), possible=number(possible)).render(lang)
-            + ("" if self.finished else " " + T("report.incomplete").render(lang)),
-            "output_format": "text",
-            "test_output_format": "text",
-            "visibility": "visible",
-            "stdout_visibility": "hidden",
-            "tests": tests,
-            "leaderboard": [],
-            "extra_data": {
-                "grader": f"fcnn-grader {__version__}",
-                "submission": self.settings.display,
-                "device": self.settings.device,
-                "lang": lang,
-                "finished": self.finished,
-                "max_score": possible,
-                "exercises": {name: {"score": e, "max_score": p} for name, (e, p) in totals.items()},
-                "checks": extra_checks,
-            },
-        }
+        score = round(sum(t.score for t in tests), 4)
+        possible = round(sum(t.max_score for t in tests), 4)
+        passed = sum(1 for t in tests if t.passed)
+        summary = T("report.summary", passed=passed, total=len(tests), score=number(score), possible=number(possible))
+        run = Run(
+            submission=self.settings.display,
+            score=score,
+            execution_time=round(time.time() - self.start, 2),
+            output=summary.render(lang) + ("" if self.finished else " " + T("report.incomplete").render(lang)),
+            tests=tests,
+            grader=f"fcnn-grader {__version__}",
+            finished=self.finished,
+            device=self.settings.device,
+            lang=lang,
+            max_score=possible,
+            exercises={name: {"score": e, "max_score": p} for name, (e, p) in totals.items()},
+            checks=extra_checks,
+            display=GRADESCOPE_DISPLAY,
+        )
         accuracy = extra_checks.get("training_loop::accuracy", {})
         if "accuracy" in accuracy:
-            data["leaderboard"] = [
-                {"name": "Test accuracy", "value": round(accuracy["accuracy"], 4)},
-                {"name": "Training time (s)", "value": round(accuracy.get("train_seconds", 0.0), 2), "order": "asc"},
+            run.leaderboard = [
+                {"name": ACCURACY, "value": round(accuracy["accuracy"], 4)},
+                {"name": TRAIN_TIME, "value": round(accuracy.get("train_seconds", 0.0), 2), "order": "asc"},
             ]
-        return data
+        return run
+
+    def results_json(self) -> dict:
+        return self.run().to_json()
 
     def write(self) -> None:
         path = self.settings.grade_json
@@ -193,32 +190,10 @@ class GradeReporter:
         write_json_atomic(path, self.results_json())
 
 
-def number(value: float) -> str:
-    """A score as people write it: 44, 3.33."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+# Where a grading run's GradeReporter lives: config.stash[REPORTER_KEY].
+REPORTER_KEY = pytest.StashKey[GradeReporter]()
 
-
-def json_safe(value):
-    """NaN and infinity as null: strict JSON readers (Gradescope's among them) refuse NaN,
-    and a diverging submission's losses are NaN."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write then rename, so a reader (or a kill) never sees half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(json_safe(data), out, ensure_ascii=False, indent=1, allow_nan=False)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; graders and Gradescope read it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+# How Gradescope shows the outputs: plain text; the grader's own stdout stays hidden.
+GRADESCOPE_DISPLAY = {
+    "output_format": "text", "test_output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
+}

@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
+
+import pytest
 
 from .contract import EXERCISES, parse_exercises
 from .data import DataSource, resolve_source
@@ -21,32 +24,44 @@ PREFETCH = ("auto", "always", "never")
 DEVICES = ("auto", "cpu", "cuda")
 LANGS = ("en", "zh")
 
-# (option, ini name, help, metavar); a flag has no metavar
+
+class Option(NamedTuple):
+    """A command-line option and its ini twin; `fcnn-grader grade` derives its own from these."""
+
+    name: str
+    ini: str | None
+    help: str
+    metavar: str | None  # None: a flag
+    choices: tuple[str, ...] = ()
+
+
 OPTIONS = (
-    ("exercise", None, "run the grader's checks for NAME: data, network, num_correct, "
-     "training_step, training_loop, all, or a comma list", "NAME"),
-    ("impl", "fcnn_impl", "which implementation to check: exercises (default) or reference, "
-     "found in the rootdir", "NAME"),
-    ("submission", "fcnn_submission", "check the contract's files in DIR instead of --impl", "DIR"),
-    ("device", "fcnn_device", "auto (CUDA when available, the default), cpu or cuda", "DEVICE"),
-    ("data-root", "fcnn_data_root", "folder with FashionMNIST (torchvision layout, or the four "
-     ".gz files); default: $FCNN_DATA_ROOT, then Debian's dataset-fashion-mnist", "DIR"),
-    ("download", "fcnn_download", "download FashionMNIST with torchvision when it is nowhere else", None),
-    ("lang", "fcnn_lang", "language of the feedback: en or zh (default: from the locale)", "LANG"),
-    ("rubric", "fcnn_rubric", "TOML file with each check's points and visibility", "FILE"),
-    ("grade-json", "fcnn_grade_json", "write Gradescope's results.json to PATH", "PATH"),
-    ("isolate", "fcnn_isolate", "run the submission in a child process, with limits "
-     "(what fcnn-grader grade does)", None),
-    ("call-timeout", "fcnn_call_timeout", "with --isolate: seconds one call into the submission may take "
-     "(default 30)", "SECONDS"),
-    ("epoch-timeout", "fcnn_epoch_timeout", "with --isolate: seconds the one-epoch call may take "
-     "(default 300)", "SECONDS"),
-    ("memory-limit", "fcnn_memory_limit", "with --isolate: memory the submission's process may use "
-     "(default 3GiB)", "SIZE"),
-    ("output-limit", "fcnn_output_limit", "with --isolate: what it may print or write (default 10MiB)", "SIZE"),
-    ("prefetch", "fcnn_prefetch", "auto, always or never: train the one-epoch check in a background "
-     "process started with the run, so that it overlaps the other checks (auto: with 3 or more CPU cores)", "WHEN"),
+    Option("exercise", None, "run the grader's checks for NAME: data, network, num_correct, "
+           "training_step, training_loop, all, or a comma list", "NAME"),
+    Option("impl", "fcnn_impl", "which implementation to check: exercises (default) or reference, "
+           "found in the rootdir", "NAME", IMPLS),
+    Option("submission", "fcnn_submission", "check the contract's files in DIR instead of --impl", "DIR"),
+    Option("device", "fcnn_device", "auto (CUDA when available, the default), cpu or cuda", "DEVICE", DEVICES),
+    Option("data-root", "fcnn_data_root", "folder with FashionMNIST (torchvision layout, or the four "
+           ".gz files); default: $FCNN_DATA_ROOT, then Debian's dataset-fashion-mnist", "DIR"),
+    Option("download", "fcnn_download", "download FashionMNIST with torchvision when it is nowhere else", None),
+    Option("lang", "fcnn_lang", "language of the feedback: en or zh (default: from the locale)", "LANG", LANGS),
+    Option("rubric", "fcnn_rubric", "TOML file with each check's points and visibility", "FILE"),
+    Option("grade-json", "fcnn_grade_json", "write Gradescope's results.json to PATH", "PATH"),
+    Option("isolate", "fcnn_isolate", "run the submission in a child process, with limits "
+           "(what fcnn-grader grade does)", None),
+    Option("call-timeout", "fcnn_call_timeout", "with --isolate: seconds one call into the submission may take "
+           "(default 30)", "SECONDS"),
+    Option("epoch-timeout", "fcnn_epoch_timeout", "with --isolate: seconds the one-epoch call may take "
+           "(default 300)", "SECONDS"),
+    Option("memory-limit", "fcnn_memory_limit", "with --isolate: memory the submission's process may use "
+           "(default 3GiB)", "SIZE"),
+    Option("output-limit", "fcnn_output_limit", "with --isolate: what it may print or write (default 10MiB)", "SIZE"),
+    Option("prefetch", "fcnn_prefetch", "auto, always or never: train the one-epoch check in a background "
+           "process started with the run, so that it overlaps the other checks (auto: with 3 or more CPU cores)",
+           "WHEN", PREFETCH),
 )
+OPTION = {option.name: option for option in OPTIONS}
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6, "mib": 2**20,
           "g": 2**30, "gb": 10**9, "gib": 2**30}
@@ -104,7 +119,6 @@ class Settings:
     data_source: DataSource = field(default_factory=lambda: DataSource("none"))
     lang: str = "en"
     isolate: bool = False
-    strict_files: bool = True
     limits: Limits = field(default_factory=Limits)
     prefetch: bool = False
     rubric_path: str | None = None
@@ -135,6 +149,10 @@ class Settings:
         if self.grade_json is not None:
             lines.append(f"fcnn-grader results: {self.grade_json}")
         return "\n".join(lines)
+
+
+# Where a run's Settings live: config.stash[SETTINGS_KEY].
+SETTINGS_KEY = pytest.StashKey[Settings]()
 
 
 def locale_lang(environ=None) -> str:
@@ -196,8 +214,8 @@ def build_settings(
         raise ValueError(f"{label}: no such directory {path}{where}")
 
     isolate = bool(values.get("isolate"))
-    strict_files = not (values.get("grade_json") or isolate)
-    if strict_files:
+    # A grading run (results file, or a child) reports missing files as failed checks instead.
+    if not (values.get("grade_json") or isolate):
         for name in exercises:
             file = path / EXERCISES[name].file
             if not file.is_file():
@@ -235,7 +253,6 @@ def build_settings(
         data_source=source,
         lang=lang,
         isolate=isolate,
-        strict_files=strict_files,
         limits=limits,
         prefetch=prefetch == "always" or (prefetch == "auto" and (os.cpu_count() or 1) >= 3),
         rubric_path=values.get("rubric"),
