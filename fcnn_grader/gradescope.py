@@ -1,4 +1,4 @@
-"""Gradescope's autograder.zip: setup.sh, run_autograder and the grader's own source.
+"""Gradescope's autograder.zip: setup.sh, run_autograder and the grader as a built wheel.
 
 Gradescope unpacks the zip into /autograder/source, runs setup.sh once when the
 image is built, and run_autograder for each submission (in
@@ -9,10 +9,17 @@ tried locally.
 
 from __future__ import annotations
 
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 from . import __version__
+from .results import Run
 
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once, as root, when Gradescope builds the autograder image.
@@ -25,7 +32,8 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --upgrade pip
 # CPU wheels: Gradescope has no GPU, and they are a tenth of the size.
 /autograder/venv/bin/pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install /autograder/source/fcnn-grader
+# The grader's wheel: its dependencies are those of pyproject.toml.
+/autograder/venv/bin/pip install /autograder/source/{wheel}
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
     /autograder/venv/bin/python -c "import torchvision; [torchvision.datasets.FashionMNIST('/autograder/source/data', train=t, download=True) for t in (True, False)]"
 fi
@@ -48,45 +56,61 @@ if [ -s "$work/submission/results.json" ]; then
     cp "$work/submission/results.json" "$root/results/results.json"
     cp "$work/submission/report.html" "$root/results/report.html" 2>/dev/null || true
 else
-    printf '%s\\n' '{{"score": 0, "output": "The autograder could not run: see the log.", "tests": []}}' > "$root/results/results.json"
+    printf '%s\\n' {fallback} > "$root/results/results.json"
 fi
 """
 
 
-def _pyproject() -> str:
-    return f"""[build-system]
-requires = ["setuptools>=64"]
-build-backend = "setuptools.build_meta"
+# What Gradescope shows when even the grader could not start.
+FALLBACK = Run(output="The autograder could not run: see the log.", grader=f"fcnn-grader {__version__}")
 
-[project]
-name = "fcnn-grader"
-version = "{__version__}"
-requires-python = ">=3.10"
-dependencies = ["torch>=2.2", "torchvision>=0.17", "pytest>=8.0", "hypothesis>=6.90", "numpy>=1.24",
-                "matplotlib>=3.5", "tqdm>=4.60", "tomli>=1.1; python_version < '3.11'"]
 
-[project.scripts]
-fcnn-grader = "fcnn_grader.cli:main"
+def build_wheel(dest: Path) -> Path:
+    """The grader's wheel, with its package data, built from its source tree; ValueError if there is none.
 
-[project.entry-points.pytest11]
-fcnn_grader = "fcnn_grader.plugin"
-
-[tool.setuptools]
-packages = ["fcnn_grader", "fcnn_grader.checks"]
-"""
+    Built from a copy of the few files a wheel needs, so that the source tree
+    gets no build/ or egg-info of it. First without build isolation (offline,
+    when this environment's setuptools can build wheels), else as pip does by
+    default (it fetches setuptools from the package index).
+    """
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "pyproject.toml").is_file():
+        raise ValueError("gradescope-bundle builds the grader's wheel from its source: "
+                         "run it from a checkout of fcnn-grader (pip install -e .)")
+    with tempfile.TemporaryDirectory(prefix="fcnn-wheel-") as tmp:
+        source = Path(tmp) / "source"
+        source.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy(root / name, source / name)
+        shutil.copytree(root / "fcnn_grader", source / "fcnn_grader", ignore=shutil.ignore_patterns("__pycache__"))
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dest), str(source)]
+        for isolation in (["--no-build-isolation"], []):
+            done = subprocess.run([*command[:-1], *isolation, command[-1]], capture_output=True, text=True)
+            if done.returncode == 0:
+                break
+        else:
+            raise ValueError(f"could not build the grader's wheel: {(done.stderr or done.stdout).strip()[-500:]}")
+    wheels = sorted(Path(dest).glob("fcnn_grader-*.whl"))
+    if not wheels:
+        raise ValueError("could not build the grader's wheel: pip wrote none")
+    return wheels[-1]
 
 
 def build_bundle(out: Path, rubric: Path | None = None, lang: str = "en") -> None:
-    """Write autograder.zip: the scripts, the grader's source as installed here, the rubric."""
-    package = Path(__file__).resolve().parent
+    """Write autograder.zip: the scripts, the grader's wheel, the rubric."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER.format(lang=lang))):
-            info = zipfile.ZipInfo(name)
-            info.external_attr = 0o755 << 16  # executable once unpacked
-            bundle.writestr(info, text)
-        bundle.writestr("fcnn-grader/pyproject.toml", _pyproject())
-        for file in sorted(package.rglob("*.py")):
-            bundle.write(file, f"fcnn-grader/fcnn_grader/{file.relative_to(package).as_posix()}")
-        if rubric is not None:
-            bundle.write(rubric, "rubric.toml")
+    with tempfile.TemporaryDirectory(prefix="fcnn-bundle-") as tmp:
+        wheel = build_wheel(Path(tmp))
+        fallback = shlex.quote(json.dumps(FALLBACK.to_json(), ensure_ascii=False))
+        scripts = {
+            "setup.sh": SETUP_SH.format(wheel=wheel.name),
+            "run_autograder": RUN_AUTOGRADER.format(lang=lang, fallback=fallback),
+        }
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for name, text in scripts.items():
+                info = zipfile.ZipInfo(name)
+                info.external_attr = 0o755 << 16  # executable once unpacked
+                bundle.writestr(info, text)
+            bundle.write(wheel, wheel.name)
+            if rubric is not None:
+                bundle.write(rubric, "rubric.toml")

@@ -74,7 +74,9 @@ def test_gradescope_bundle_runs_locally(tmp_path):
     assert cli_main(["gradescope-bundle", "--out", str(bundle), "--rubric", str(rubric)]) == 0
     with zipfile.ZipFile(bundle) as z:
         names = set(z.namelist())
-        assert {"setup.sh", "run_autograder", "rubric.toml", "fcnn-grader/pyproject.toml", "fcnn-grader/fcnn_grader/plugin.py"} <= names
+        wheels = [n for n in names if n.startswith("fcnn_grader-") and n.endswith("-py3-none-any.whl")]
+        assert {"setup.sh", "run_autograder", "rubric.toml"} <= names and len(wheels) == 1
+        assert f"/autograder/source/{wheels[0]}" in z.read("setup.sh").decode()
         assert (z.getinfo("run_autograder").external_attr >> 16) & stat.S_IXUSR
         z.extractall(tmp_path / "autograder" / "source")
     root = tmp_path / "autograder"
@@ -89,3 +91,18 @@ def test_gradescope_bundle_runs_locally(tmp_path):
     assert results["score"] == 50  # 44, with the accuracy check worth 10 instead of 4
     assert {t["name"].split(": ")[0] for t in results["tests"]} >= {"training_loop::accuracy", "network::logits"}
     assert results["leaderboard"][0]["name"] == "Test accuracy"
+
+
+def test_the_bundles_wheel_holds_the_package_data_and_the_dependencies(tmp_path):
+    """The wheel is built from pyproject.toml: the report's templates ship, the dependency list is that one."""
+    from fcnn_grader.gradescope import build_wheel
+
+    wheel = build_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        assert {"fcnn_grader/plugin.py", "fcnn_grader/checks/network.py", "fcnn_grader/templates/report.html",
+                "fcnn_grader/templates/report.css"} <= names
+        metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        entry_points = z.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
+    assert "Requires-Dist: torch>=2.2" in metadata and "Requires-Dist: jinja2>=3.0" in metadata
+    assert "fcnn_grader = fcnn_grader.plugin" in entry_points and "fcnn-grader = fcnn_grader.cli:main" in entry_points
