@@ -23,6 +23,8 @@ from .contract import BATCH_SIZE, CLASS_NAMES, EXERCISE_ORDER
 from .feedback import T
 from .messages import MESSAGES
 from .results import FAILED, PARTIAL, PASSED, CheckResult, Run
+from .results import as_number as _number
+from .results import as_text as _text
 
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
 MOVING_AVERAGE = 20  # batches in the loss curve's moving average
@@ -232,16 +234,6 @@ def _figure(image: tuple[str, int, int], alt: str, caption: str) -> dict:
 
 
 # ----- reading the plain data of the checks: anything may be missing or of another type ------------------
-
-
-def _text(value) -> str:
-    return "" if value is None else str(value)
-
-
-def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
 
 
 def _num(value) -> str:

@@ -1,4 +1,4 @@
-"""Collects every check's verdict from the test reports; the score table and results.json.
+"""Collects every check's verdict from the test reports; the score table and the run's results.Run.
 
 Reads only what travels on the reports (user_properties, longrepr), so it
 works the same under xdist, where the reports come from the workers. The
@@ -17,8 +17,6 @@ from . import __version__
 from .contract import EXERCISE_ORDER
 from .feedback import T
 from .results import ACCURACY, FAILED, PASSED, TRAIN_TIME, CheckResult, Run, number, write_json_atomic
-
-__all__ = ["GradeReporter", "number", "write_json_atomic"]  # the last two live in results.py
 
 
 class GradeReporter:

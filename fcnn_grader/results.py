@@ -68,14 +68,14 @@ class CheckResult:
 
     @classmethod
     def from_json(cls, data: dict) -> CheckResult:
-        check, _, title = _text(data.get("name")).partition(": ")
+        check, _, title = as_text(data.get("name")).partition(": ")
         tags = data.get("tags")
         return cls(
-            check=check, title=title, number=_text(data.get("number")),
-            score=_number(data.get("score")), max_score=_number(data.get("max_score")),
-            status=_text(data.get("status")), output=_text(data.get("output")),
-            visibility=_text(data.get("visibility")),
-            tags=[_text(t) for t in tags] if isinstance(tags, list) else [],
+            check=check, title=title, number=as_text(data.get("number")),
+            score=as_number(data.get("score"), 0.0), max_score=as_number(data.get("max_score"), 0.0),
+            status=as_text(data.get("status")), output=as_text(data.get("output")),
+            visibility=as_text(data.get("visibility")),
+            tags=[as_text(t) for t in tags] if isinstance(tags, list) else [],
         )
 
 
@@ -144,17 +144,17 @@ class Run:
         extra = _dict(data.get("extra_data"))
         display = {k: data[k] for k in DISPLAY if isinstance(data.get(k), str)}
         return cls(
-            submission=_text(extra.get("submission")) if isinstance(extra.get("submission"), str) else "",
-            score=_number(data.get("score")),
-            execution_time=_number(data.get("execution_time")),
-            output=_text(data.get("output")),
+            submission=as_text(extra.get("submission")) if isinstance(extra.get("submission"), str) else "",
+            score=as_number(data.get("score"), 0.0),
+            execution_time=as_number(data.get("execution_time"), 0.0),
+            output=as_text(data.get("output")),
             tests=[CheckResult.from_json(t) for t in _list(data.get("tests")) if isinstance(t, dict)],
             leaderboard=[e for e in _list(data.get("leaderboard")) if isinstance(e, dict)],
             grader=extra.get("grader") if isinstance(extra.get("grader"), str) else "",
             finished=extra.get("finished") is True,
             device=extra.get("device") if isinstance(extra.get("device"), str) else None,
             lang=extra.get("lang") if isinstance(extra.get("lang"), str) else None,
-            max_score=_number(extra.get("max_score"), None),
+            max_score=as_number(extra.get("max_score")),
             exercises={k: v for k, v in extra["exercises"].items() if isinstance(v, dict)}
             if isinstance(extra.get("exercises"), dict) else None,
             checks={k: v for k, v in extra["checks"].items() if isinstance(v, dict)}
@@ -266,11 +266,13 @@ def _list(value) -> list:
     return value if isinstance(value, list) else []
 
 
-def _text(value) -> str:
+def as_text(value) -> str:
+    """None as nothing, anything else as str() writes it."""
     return "" if value is None else str(value)
 
 
-def _number(value, default: float | None = 0.0):
+def as_number(value, default: float | None = None) -> float | None:
+    """A JSON number as a float; anything else (a bool, a string, null) as default."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return default
     return float(value)

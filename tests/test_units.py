@@ -290,7 +290,7 @@ def test_results_files_are_strict_json_when_a_loss_is_nan(tmp_path):
     # A diverging submission's loss curve holds NaN; Gradescope's reader refuses NaN.
     from conftest import strict_json
 
-    from fcnn_grader.reporter import write_json_atomic
+    from fcnn_grader.results import write_json_atomic
 
     path = tmp_path / "results.json"
     write_json_atomic(path, {"score": 1.0, "extra": {"loss_curve": [2.3, float("nan"), float("inf")]}, "tests": []})
