@@ -16,7 +16,7 @@ import pytest
 from . import __version__
 from .contract import EXERCISE_ORDER
 from .feedback import T
-from .results import ACCURACY, FAILED, PASSED, TRAIN_TIME, CheckResult, Run, number, write_json_atomic
+from .results import ACCURACY, FAILED, GRADESCOPE_DISPLAY, PASSED, TRAIN_TIME, CheckResult, Run, number, write
 
 
 class GradeReporter:
@@ -185,13 +185,8 @@ class GradeReporter:
         path = self.settings.grade_json
         if path is None:
             return
-        write_json_atomic(path, self.results_json())
+        write(path, self.run())
 
 
 # Where a grading run's GradeReporter lives: config.stash[REPORTER_KEY].
 REPORTER_KEY = pytest.StashKey[GradeReporter]()
-
-# How Gradescope shows the outputs: plain text; the grader's own stdout stays hidden.
-GRADESCOPE_DISPLAY = {
-    "output_format": "text", "test_output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
-}

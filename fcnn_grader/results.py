@@ -27,6 +27,11 @@ from pathlib import Path
 PASSED, FAILED, PARTIAL = "passed", "failed", "partial"
 ACCURACY = "Test accuracy"  # leaderboard entries
 TRAIN_TIME = "Training time (s)"
+# How Gradescope shows a run: plain-text outputs; the grader's own stdout stays hidden.
+GRADESCOPE_DISPLAY = {
+    "output_format": "text", "test_output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
+}
+DISPLAY = tuple(GRADESCOPE_DISPLAY)
 
 
 @dataclass
@@ -167,9 +172,6 @@ class Run:
     def fallback(cls, submission: str, why: str, log: str, grader: str) -> Run:
         """The results of a submission whose grading process died: valid, with the log's tail."""
         return cls(submission=submission, output=f"Grading did not finish: {why}.\n\n{log[-3000:]}", grader=grader)
-
-
-DISPLAY = ("output_format", "test_output_format", "visibility", "stdout_visibility")
 
 
 def read(path: Path) -> Run:
