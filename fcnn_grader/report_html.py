@@ -244,11 +244,11 @@ class _Report:
             seconds = _number(data.get("train_seconds"))
             if seconds is not None:
                 caption.append(self.say(T("html.train_time", seconds=f"{seconds:.1f}")))
-            parts.append(_figure(_loss_curve_png(losses), "loss curve", " ".join(caption)))
+            parts.append(_figure(loss_curve_png(losses), "loss curve", " ".join(caption)))
         else:
             parts.append(self.note(T("html.no_loss_curve")))
         if matrix is not None:
-            parts.append(_figure(_confusion_png(matrix, accuracy), "confusion matrix", self.say(T("html.confusion_caption"))))
+            parts.append(_figure(confusion_png(matrix, accuracy), "confusion matrix", self.say(T("html.confusion_caption"))))
         else:
             parts.append(self.note(T("html.no_confusion")))
         parts.append("</section>")
@@ -390,7 +390,7 @@ def _png(figure) -> tuple[str, int, int]:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), width, height
 
 
-def _loss_curve_png(losses: list[float]) -> tuple[str, int, int]:
+def loss_curve_png(losses: list[float]) -> tuple[str, int, int]:
     import numpy as np
 
     y = np.array(losses, dtype=float)
@@ -413,7 +413,7 @@ def _loss_curve_png(losses: list[float]) -> tuple[str, int, int]:
     return _png(figure)
 
 
-def _confusion_png(matrix: list[list[float]], accuracy: float | None) -> tuple[str, int, int]:
+def confusion_png(matrix: list[list[float]], accuracy: float | None) -> tuple[str, int, int]:
     import numpy as np
     from matplotlib.colors import PowerNorm
 
