@@ -60,7 +60,7 @@ def _unique_names(dirs: list[Path]) -> list[str]:
 def _pytest_args(submission: Path, results: Path, args) -> list[str]:
     cmd = [
         sys.executable, "-m", "pytest",
-        "--exercise=all", f"--submission={submission.name}", "--isolate", f"--grade-json={results}",
+        f"--exercise={getattr(args, 'exercise', 'all')}", f"--submission={submission.name}", "--isolate", f"--grade-json={results}",
         # No conftest.py, no cache, no ini of anyone's: only the grader's checks.
         "--noconftest", "-p", "no:cacheprovider", "-o", "addopts=", "-q",
         f"--lang={args.lang}", f"--device={args.device}",
@@ -273,6 +273,32 @@ def cmd_bundle(args) -> int:
 # ----- main ------------------------------------------------------------------------------------
 
 
+def cmd_check(args) -> int:
+    """Grade one saved notebook (or folder) as the instructor will, and say what it earns."""
+    from .contract import parse_exercises
+    from .fresh import grade_file
+
+    path = Path(args.notebook)
+    if not path.exists():
+        raise CliError(f"{args.notebook}: no such file or directory")
+    try:
+        exercises = parse_exercises(args.exercise)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    results, status = grade_file(path.resolve(), exercises, args.lang, args.data_root, args.download, args.device)
+    for test in results.get("tests", []):
+        mark = "PASS" if test.get("status") == "passed" else "FAIL"
+        print(f"{mark:5} {test.get('name', '')}  {number(test.get('score', 0))}/{number(test.get('max_score', 0))}")
+    for test in results.get("tests", []):
+        if test.get("status") != "passed" and test.get("output"):
+            print(f"\n{test.get('name', '')}\n{test['output']}")
+    print(f"\n{results.get('output', '')}")
+    if status != "graded":
+        print(f"fcnn-grader: grading {status}", file=sys.stderr)
+        return 2
+    return 0 if all(t.get("status") == "passed" for t in results.get("tests", [])) and results.get("tests") else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     from .settings import Limits
 
@@ -297,6 +323,15 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--submission-timeout", type=float, default=None,
                        help="seconds for a whole submission before it is stopped (default: from the other limits)")
     grade.set_defaults(func=cmd_grade)
+
+    check = sub.add_parser("check", help="grade one saved notebook (or folder) in a fresh process, as the instructor will")
+    check.add_argument("notebook", metavar="NOTEBOOK.ipynb")
+    check.add_argument("--exercise", default="all", help="exercise, comma list or all (default)")
+    check.add_argument("--lang", default="en", choices=("en", "zh"))
+    check.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    check.add_argument("--data-root", help="FashionMNIST folder (default: as pytest --exercise finds it)")
+    check.add_argument("--download", action="store_true", help="let torchvision download FashionMNIST if it is nowhere else")
+    check.set_defaults(func=cmd_check)
 
     report = sub.add_parser("report", help="render a results.json as one self-contained HTML page")
     report.add_argument("results", metavar="RESULTS.json")

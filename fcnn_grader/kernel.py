@@ -338,9 +338,14 @@ def run_checks(
     device: str = "auto",
     data_root: str | None = None,
     download: bool = False,
+    quick: bool = False,
 ) -> KernelResult:
-    """Run the checks of ``exercises`` against the names in ``namespace`` and leave the process as found."""
+    """Run the checks of ``exercises`` against the names in ``namespace`` and leave the process as found.
+
+    ``quick`` leaves out the one-epoch check (what ``-m "not fcnn_slow"`` does for pytest).
+    """
     import pytest
+    import torch
 
     from . import data as data_mod
     from .checks import checks_for
@@ -355,7 +360,7 @@ def run_checks(
     namespace = _user_namespace() if namespace is None else namespace
     start = time.perf_counter()
     state = KernelState()
-    specs = checks_for(names)
+    specs = [spec for spec in checks_for(names) if not (quick and spec.slow)]
     # Deterministic cuBLAS needs it before CUDA starts; put back with the rest.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     settings = Settings(
@@ -374,8 +379,16 @@ def run_checks(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # deterministic-algorithm notes and the like are ours, not the student's
+            # The grader's own computations as in a grading process, whatever the cells set.
+            torch.set_grad_enabled(True)
+            torch.set_default_dtype(torch.float32)
             grading.prepare_torch()
             grading._runner = _runner_for(source, settings.device)
+            # The student's code runs in the kernel's grad mode, as their own cells would: a
+            # cell that turned gradients off breaks their training (the grader's code runs with them on).
+            if not state.grad:
+                grading._runner._student_grad = False
+                grading._runner.grad_off_where = source.display
             for spec in specs:
                 results.append(_run_one(spec, grading, settings, lang, CheckContext, earned, pytest))
     finally:
@@ -476,50 +489,51 @@ def _ipython():
 # ----- the magic and the function ------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="%fcnn_check", add_help=False)
-    parser.add_argument("exercises", nargs="?", default="all")
-    parser.add_argument("--lang", choices=LANGS)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--data-root")
-    parser.add_argument("--download", action="store_true")
-    parser.add_argument("--fresh", nargs="?", const=True, default=None, metavar="PATH")
-    return parser
-
-
 class _UsageError(Exception):
     pass
 
 
 class _Parser(argparse.ArgumentParser):
+    """Usage problems become one line in the cell, not a SystemExit in the kernel."""
+
     def error(self, message):
         raise _UsageError(message)
 
 
-def check(exercises="all", *, lang=None, device="auto", data_root=None, download=False, fresh=None, namespace=None):
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%fcnn_check", add_help=False)
+    parser.add_argument("exercises", nargs="?", default="all")
+    parser.add_argument("--lang", choices=LANGS)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--data-root")
+    parser.add_argument("--download", action="store_true")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--fresh", nargs="?", const=True, default=None, metavar="PATH")
+    return parser
+
+
+def check(exercises="all", *, lang=None, device="auto", data_root=None, download=False, quick=False, fresh=None,
+          namespace=None):
     """Check an exercise against the definitions in this kernel (or ``namespace``); returns the result to show.
 
     ``fresh=True`` (or a notebook path) also grades the saved notebook in a fresh
     process, as the instructor will, and says where the two differ.
     """
-    result = run_checks(exercises, namespace, lang=lang, device=device, data_root=data_root, download=download)
+    result = run_checks(exercises, namespace, lang=lang, device=device, data_root=data_root, download=download, quick=quick)
     if fresh:
         from .fresh import compare_fresh
 
-        result.fresh = compare_fresh(result, None if fresh is True else fresh, namespace)
+        result.fresh = compare_fresh(result, None if fresh is True else fresh, namespace, data_root, download)
     return result
 
 
 def fcnn_check_magic(line: str):
-    """%fcnn_check [EXERCISE|all|a,b] [--lang en|zh] [--device D] [--data-root DIR] [--download] [--fresh [PATH]]"""
-    parser = _Parser(prog="%fcnn_check", add_help=False)
-    for action in _parser()._actions:
-        parser._add_action(action)
+    """%fcnn_check [EXERCISE|all|a,b] [--lang en|zh] [--device D] [--data-root DIR] [--download] [--quick] [--fresh [PATH]]"""
     try:
-        args = parser.parse_args(shlex.split(line))
+        args = _parser().parse_args(shlex.split(line))
         result = check(
             args.exercises, lang=args.lang, device=args.device, data_root=args.data_root,
-            download=args.download, fresh=args.fresh,
+            download=args.download, quick=args.quick, fresh=args.fresh,
         )
     except (_UsageError, ValueError) as exc:
         print(f"%fcnn_check: error: {exc}", file=sys.stderr)

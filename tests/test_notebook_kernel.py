@@ -1,0 +1,243 @@
+"""%fcnn_check in a real Jupyter kernel (nbclient + ipykernel, this venv's python3 kernel).
+
+One kernel serves the whole module (a kernel start costs seconds): each test
+pastes the cells it needs, runs the magic and reads what the cell shows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import EXERCISES, REFERENCE, SUBMISSIONS, build_submission
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+from test_submissions import BUGGY  # noqa: E402
+
+FILES = ("data", "network", "metrics", "training_step", "training_loop")
+VERDICT = re.compile(r"^(PASS|FAIL|SKIP|ERROR)\s+(\S+::\S+)\s", re.M)
+
+# A few mistakes pasted into a cell after the reference: one or two per exercise.
+CASES = ["softmax_output", "forward_typo", "argmax_dim0", "no_zero_grad", "grad_disabled_step", "loop_mean_loss",
+         "data_shuffle"]
+
+
+def cell_code(path: Path) -> str:
+    """A submission file as a student pastes it into a cell: names of other cells need no import."""
+    return "\n".join(line for line in path.read_text().splitlines() if not line.startswith("from metrics import"))
+
+
+class Kernel:
+    """A notebook growing cell by cell in one live kernel."""
+
+    def __init__(self, client, nb):
+        self.client, self.nb = client, nb
+
+    def run(self, source: str):
+        cell = nbformat.v4.new_code_cell(source)
+        self.nb.cells.append(cell)
+        self.client.execute_cell(cell, len(self.nb.cells) - 1)
+        return cell
+
+    def paste(self, folder: Path, *names: str) -> dict[str, int]:
+        """One cell per file of the folder; returns file -> execution count of its cell."""
+        return {name: self.run(cell_code(folder / f"{name}.py")).execution_count for name in names or FILES}
+
+
+def shown(cell, mime: str = "text/plain") -> str:
+    """What the cell displayed (display_data or the last expression), in one MIME type, and its printed text."""
+    out = []
+    for output in cell.outputs:
+        if output.output_type in ("display_data", "execute_result") and mime in output.data:
+            out.append(output.data[mime])
+        elif output.output_type == "stream":
+            out.append(output.text)
+    return "\n".join(out)
+
+
+def verdicts(cell) -> dict[str, str]:
+    return {check: mark for mark, check in VERDICT.findall(shown(cell))}
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kernel")
+    nb = nbformat.v4.new_notebook()
+    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(folder)}})
+    with client.setup_kernel():
+        k = Kernel(client, nb)
+        k.run("%load_ext fcnn_grader")
+        yield k
+
+
+# ----- stubs, reference, mistakes ----------------------------------------------------------------------------
+
+
+def test_stubs_fail_every_check_with_not_implemented(kernel):
+    kernel.paste(EXERCISES)
+    cell = kernel.run("%fcnn_check all")
+    marks = verdicts(cell)
+    assert len(marks) == 18 and set(marks.values()) == {"FAIL"}, shown(cell)
+    text = shown(cell)
+    assert text.count("not implemented yet: Cell In[") == 18, text
+    assert "fcnn-grader data, network, num_correct, training_step, training_loop: 0 / 44 (0%)" in text
+
+
+STATE = '''
+import os, random
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+def kernel_state():
+    """Everything a check run could change, as plain values to compare."""
+    b = torch.backends
+    state = dict(
+        grad=torch.is_grad_enabled(), dtype=torch.get_default_dtype(), threads=torch.get_num_threads(),
+        det=torch.are_deterministic_algorithms_enabled(), warn_only=torch.is_deterministic_algorithms_warn_only_enabled(),
+        cudnn_det=b.cudnn.deterministic, cudnn_bench=b.cudnn.benchmark, cudnn_tf32=b.cudnn.allow_tf32,
+        matmul_tf32=b.cuda.matmul.allow_tf32, precision=torch.get_float32_matmul_precision(),
+        torch_rng=torch.get_rng_state().tolist(), python_rng=random.getstate(),
+        numpy_rng=[x.tolist() if hasattr(x, "tolist") else x for x in np.random.get_state()],
+        cublas=os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+        weights={k: v.clone() for k, v in network.state_dict().items()},
+        grads={k: p.grad.clone() for k, p in network.named_parameters()},
+    )
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda_rng"] = [s.tolist() for s in torch.cuda.get_rng_state_all()]
+    return state
+
+def differences(a, b):
+    out = []
+    for key in a:
+        x, y = a[key], b.get(key)
+        if isinstance(x, dict):
+            same = x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+        else:
+            same = x == y
+        if not same:
+            out.append(key)
+    return out
+
+# The student's own network, trained a little: its weights and grads must not move.
+torch.manual_seed(0)
+network = Network()
+F.cross_entropy(network(torch.rand(4, 1, 28, 28)), torch.tensor([1, 2, 3, 4])).backward()
+# State unlike the grader's: the checks must not depend on it, and must give it back.
+torch.manual_seed(123); random.seed(7); np.random.seed(9)
+torch.set_num_threads(3)
+torch.use_deterministic_algorithms(False)
+torch.backends.cudnn.benchmark = True
+torch.backends.cudnn.deterministic = False
+torch.set_float32_matmul_precision("high")
+torch.backends.cudnn.allow_tf32 = True
+torch.set_default_dtype(torch.float64)
+before = kernel_state()
+'''
+
+
+@pytest.fixture(scope="module")
+def reference_run(kernel):
+    """The reference pasted into cells, every check (the epoch too) run under unusual kernel state."""
+    cells = kernel.paste(REFERENCE)
+    kernel.run(STATE)
+    cell = kernel.run("%fcnn_check all")
+    after = kernel.run("print('changed:', differences(before, kernel_state()))")
+    return cell, shown(after), cells
+
+
+def test_reference_passes_every_check_and_shows_the_training(reference_run):
+    cell, _, _ = reference_run
+    marks = verdicts(cell)
+    assert len(marks) == 18 and set(marks.values()) == {"PASS"}, shown(cell)
+    assert "44 / 44 (100%)" in shown(cell)
+    page = shown(cell, "text/html")
+    assert page.count('src="data:image/png;base64,') == 2  # the loss curve and the confusion matrix
+    assert "44 / 44" in page
+
+
+def test_the_kernel_is_left_as_it_was_found(reference_run):
+    _, after, _ = reference_run
+    assert "changed: []" in after, after
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_mistake_pasted_into_a_cell_fails_its_checks_and_names_it(kernel, reference_run, case):
+    exercise, failing, words = BUGGY[case]
+    folder = SUBMISSIONS / "buggy" / case
+    name = next(folder.glob("*.py")).stem
+    try:
+        kernel.run(cell_code(folder / f"{name}.py"))
+        grad = kernel.run("import torch\nprint('grad', torch.is_grad_enabled())")
+        cell = kernel.run(f"%fcnn_check {exercise} --quick")
+        grad_after = kernel.run("print('grad', torch.is_grad_enabled())")
+    finally:
+        kernel.run(cell_code(REFERENCE / f"{name}.py") + "\ntorch.set_grad_enabled(True)")
+    assert shown(grad_after) == shown(grad)  # grad_disabled_step turns it off: it stays off
+    marks = verdicts(cell)
+    assert {c.split("::")[1] for c, m in marks.items() if m == "FAIL"} == failing, shown(cell)
+    assert words in shown(cell)
+
+
+def test_a_frame_names_the_cell_it_came_from(kernel, reference_run):
+    folder = SUBMISSIONS / "buggy" / "forward_typo"
+    typo = kernel.run(cell_code(folder / "network.py"))
+    try:
+        cell = kernel.run("%fcnn_check network --quick")
+    finally:
+        kernel.run(cell_code(REFERENCE / "network.py"))
+    text = shown(cell)
+    line = next(i for i, code in enumerate(typo.source.splitlines(), 1) if "self.conv3" in code)
+    assert f'File "Cell In[{typo.execution_count}]", line {line}, in Network.forward' in text, text
+    assert "t = self.conv3(t)" in text
+
+
+# ----- the front-ends ---------------------------------------------------------------------------------------
+
+
+def test_the_function_and_the_language(kernel, reference_run):
+    kernel.run(cell_code(SUBMISSIONS / "buggy" / "argmax_dim0" / "metrics.py"))
+    try:
+        zh = kernel.run("%fcnn_check num_correct --lang zh")
+        by_function = kernel.run("import fcnn_grader\nfcnn_grader.set_lang('zh')\nfcnn_grader.check('num_correct')")
+        en = kernel.run("fcnn_grader.set_lang('en')\nfcnn_grader.check('num_correct')")
+    finally:
+        kernel.run(cell_code(REFERENCE / "metrics.py"))
+    assert "可能的错误" in shown(zh) and "fcnn-grader num_correct：0 / 6" in shown(zh)
+    assert shown(by_function, "text/html") and "可能的错误" in shown(by_function, "text/html")
+    assert "likely mistake" in shown(en) and "argmax over the wrong dimension" in shown(en)
+
+
+def test_usage_errors_are_one_line(kernel):
+    cell = kernel.run("%fcnn_check nonsense")
+    text = shown(cell)
+    assert text.startswith("%fcnn_check: error: ") and len(text.strip().splitlines()) == 1, text
+    cell = kernel.run("%fcnn_check training_step --lang fr")
+    assert "%fcnn_check: error: argument --lang: invalid choice: 'fr'" in shown(cell)
+
+
+# ----- the fresh re-check ---------------------------------------------------------------------------------
+
+
+def test_fresh_without_a_file_says_how_to_give_one(kernel, reference_run):
+    cell = kernel.run("%fcnn_check num_correct --fresh")
+    assert "Cannot tell which file this notebook is saved in" in shown(cell)
+    cell = kernel.run("%fcnn_check num_correct --fresh=missing.ipynb")
+    assert "--fresh=missing.ipynb: no such notebook file" in shown(cell)
+
+
+def test_fresh_names_the_checks_where_the_saved_code_differs(kernel, reference_run, tmp_path):
+    # What is on disk has a mistake the kernel no longer holds: hidden state.
+    saved = build_submission(tmp_path / "saved", SUBMISSIONS / "buggy" / "no_zero_grad")
+    cell = kernel.run(f"%fcnn_check training_step --fresh={saved}")
+    text = shown(cell)
+    assert "1 check(s) differ from this kernel" in text, text
+    assert "training_step::matches_reference: this kernel passed, the saved notebook failed" in text
+    same = kernel.run(f"%fcnn_check num_correct --fresh={saved}")
+    assert "the same verdicts as this kernel" in shown(same), shown(same)
