@@ -1,8 +1,9 @@
 """The fcnn-grader command: grade many submissions, render reports, build Gradescope's autograder.
 
-    fcnn-grader grade SUBMISSION_DIR... --out DIR [--jobs N]
+    fcnn-grader grade SUBMISSION... --out DIR [--jobs N]     (folders or .ipynb notebooks)
     fcnn-grader report RESULTS.json --html OUT.html
     fcnn-grader gradescope-bundle --out autograder.zip
+    fcnn-grader init DIR [--notebook] [--lang zh]
 
 Each submission is graded by its own pytest process (``--exercise=all
 --isolate``), which runs the submission's code in a child process of its own.
@@ -51,7 +52,7 @@ class Outcome:
 def _unique_names(dirs: list[Path]) -> list[str]:
     names, seen = [], {}
     for d in dirs:
-        name = d.name or "submission"
+        name = (d.stem if d.suffix == ".ipynb" else d.name) or "submission"  # alice.ipynb -> alice
         seen[name] = seen.get(name, 0) + 1
         names.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
     return names
@@ -179,8 +180,10 @@ def write_grades_csv(path: Path, outcomes: list[Outcome]) -> None:
 def cmd_grade(args) -> int:
     dirs = [Path(d) for d in args.submissions]
     for d in dirs:
-        if not d.is_dir():
-            raise CliError(f"{d}: no such directory")
+        if d.suffix == ".ipynb" and not d.is_file():
+            raise CliError(f"{d}: no such notebook")
+        if d.suffix != ".ipynb" and not d.is_dir():
+            raise CliError(f"{d}: no such directory" if not d.is_file() else f"{d}: give a folder or a .ipynb notebook")
     if args.jobs < 1:
         raise CliError("--jobs must be at least 1")
     out = Path(args.out).resolve()
@@ -270,6 +273,24 @@ def cmd_bundle(args) -> int:
     return 0
 
 
+# ----- init ------------------------------------------------------------------------------------
+
+
+def cmd_init(args) -> int:
+    from .course import InitError, init
+
+    try:
+        copied = init(Path(args.dir), notebook=args.notebook, lang=args.lang)
+    except InitError as exc:
+        raise CliError(str(exc)) from None
+    print("copied " + ", ".join(str(p) for p in copied))
+    if args.notebook:
+        print(f"open {copied[0]} in Jupyter (or upload it to Colab) and run its cells from the top")
+    else:
+        print(f"fill in the stubs, then: pytest --exercise=network --submission={args.dir}")
+    return 0
+
+
 # ----- main ------------------------------------------------------------------------------------
 
 
@@ -306,9 +327,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fcnn-grader {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    grade = sub.add_parser("grade", help="grade submission folders, each in its own process")
-    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION_DIR",
-                       help="folders holding " + ", ".join(ex.file for ex in EXERCISES.values()))
+    grade = sub.add_parser("grade", help="grade submission folders and notebooks, each in its own process")
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                       help="folders holding " + ", ".join(ex.file for ex in EXERCISES.values()) + ", or .ipynb notebooks")
     grade.add_argument("--out", required=True, help="where results.json, report.html and grades.csv go")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     grade.add_argument("--rubric", help="TOML file with points and visibility per check")
@@ -344,6 +365,12 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("--rubric", help="TOML rubric to ship with the autograder")
     bundle.add_argument("--lang", default="en", choices=("en", "zh"))
     bundle.set_defaults(func=cmd_bundle)
+
+    start = sub.add_parser("init", help="copy the exercises (the .py stubs, or the notebook) into DIR")
+    start.add_argument("dir", metavar="DIR")
+    start.add_argument("--notebook", action="store_true", help="the exercise notebook instead of the .py stubs")
+    start.add_argument("--lang", default="en", choices=("en", "zh"), help="language of the notebook (default en)")
+    start.set_defaults(func=cmd_init)
     return parser
 
 

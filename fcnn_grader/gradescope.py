@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from . import __version__
+from .contract import EXERCISES
 
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once, as root, when Gradescope builds the autograder image.
@@ -25,7 +26,7 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --upgrade pip
 # CPU wheels: Gradescope has no GPU, and they are a tenth of the size.
 /autograder/venv/bin/pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install /autograder/source/fcnn-grader
+/autograder/venv/bin/pip install "/autograder/source/fcnn-grader[notebook]"
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
     /autograder/venv/bin/python -c "import torchvision; [torchvision.datasets.FashionMNIST('/autograder/source/data', train=t, download=True) for t in (True, False)]"
 fi
@@ -43,10 +44,25 @@ mkdir -p "$root/results"
 work="$(mktemp -d)"
 rubric=()
 [ -f "$source_dir/rubric.toml" ] && rubric=(--rubric "$source_dir/rubric.toml")
-"$grader" grade "$root/submission" --out "$work" --jobs 1 --lang {lang} "${{rubric[@]}}"
-if [ -s "$work/submission/results.json" ]; then
-    cp "$work/submission/results.json" "$root/results/results.json"
-    cp "$work/submission/report.html" "$root/results/report.html" 2>/dev/null || true
+# A notebook is graded when the submission holds one .ipynb and none of the contract's .py files.
+target="$root/submission"
+name=submission
+shopt -s nullglob
+notebooks=("$root"/submission/*.ipynb)
+contract=({contract})
+if [ ${{#contract[@]}} -eq 0 ] && [ ${{#notebooks[@]}} -gt 1 ]; then
+    printf '%s\\n' "fcnn-grader: error: the submission holds ${{#notebooks[@]}} notebooks (${{notebooks[*]##*/}}): hand in one .ipynb" >&2
+    target=""
+elif [ ${{#contract[@]}} -eq 0 ] && [ ${{#notebooks[@]}} -eq 1 ]; then
+    target="${{notebooks[0]}}"
+    name="$(basename "$target" .ipynb)"
+fi
+[ -n "$target" ] && "$grader" grade "$target" --out "$work" --jobs 1 --lang {lang} "${{rubric[@]}}"
+if [ -s "$work/$name/results.json" ]; then
+    cp "$work/$name/results.json" "$root/results/results.json"
+    cp "$work/$name/report.html" "$root/results/report.html" 2>/dev/null || true
+elif [ -z "$target" ]; then
+    printf '%s\\n' '{{"score": 0, "output": "The submission holds several notebooks: hand in exactly one .ipynb file.", "tests": []}}' > "$root/results/results.json"
 else
     printf '%s\\n' '{{"score": 0, "output": "The autograder could not run: see the log.", "tests": []}}' > "$root/results/results.json"
 fi
@@ -65,6 +81,9 @@ requires-python = ">=3.10"
 dependencies = ["torch>=2.2", "torchvision>=0.17", "pytest>=8.0", "hypothesis>=6.90", "numpy>=1.24",
                 "matplotlib>=3.5", "tqdm>=4.60", "tomli>=1.1; python_version < '3.11'"]
 
+[project.optional-dependencies]
+notebook = ["nbformat>=5.7"]  # grading .ipynb submissions (the in-kernel checks are not needed here)
+
 [project.scripts]
 fcnn-grader = "fcnn_grader.cli:main"
 
@@ -72,7 +91,7 @@ fcnn-grader = "fcnn_grader.cli:main"
 fcnn_grader = "fcnn_grader.plugin"
 
 [tool.setuptools]
-packages = ["fcnn_grader", "fcnn_grader.checks"]
+packages = ["fcnn_grader", "fcnn_grader.checks", "fcnn_grader.course"]
 """
 
 
@@ -81,7 +100,10 @@ def build_bundle(out: Path, rubric: Path | None = None, lang: str = "en") -> Non
     package = Path(__file__).resolve().parent
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER.format(lang=lang))):
+        # Globs ([.]), so that nullglob leaves out the files that are not there.
+        contract = " ".join(f'"$root"/submission/{ex.file[:-3]}[.]py' for ex in EXERCISES.values())
+        run = RUN_AUTOGRADER.format(lang=lang, contract=contract)
+        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", run)):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o755 << 16  # executable once unpacked
             bundle.writestr(info, text)

@@ -487,6 +487,13 @@ _M: dict[str, tuple[str, str]] = {
         "The grader cannot load its weights into your network because its parameters differ: see network::parameters.",
         "评分器无法把权重加载到你的网络中，因为参数不同：请先看 network::parameters。",
     ),
+    "error.top_level_name": (
+        "{user} uses `{name}`, defined only by top-level code in cell {cell} of {file}, which the grader does not run: "
+        "pass it in as an argument, or make it inside the function",
+        "{user} 使用了 `{name}`，而它只由 {file} 第 {cell} 个代码单元格中的顶层代码定义，评分器不会运行这些代码："
+        "请把它作为参数传入，或在函数内部创建它",
+    ),
+    "error.bad_notebook": ("cannot read the notebook: {detail}", "无法读取 notebook：{detail}"),
     "error.exception": ("Your code raised {type} in {where}.", "你的代码在 {where} 中抛出了 {type}。"),
     "error.at_import": ("Importing your code raised {type} in {where}.", "导入你的代码时在 {where} 中抛出了 {type}。"),
     "error.in_context": ("{error} ({context})", "{error}（{context}）"),
