@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXERCISES, REFERENCE, SUBMISSIONS, build_submission
+from conftest import REFERENCE, SUBMISSIONS, build_submission
+
+from fcnn_grader.contract import EXERCISES as CONTRACT
+from fcnn_grader.course import NOTEBOOKS
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -33,6 +36,16 @@ def cell_code(path: Path) -> str:
     return "\n".join(line for line in path.read_text().splitlines() if not line.startswith("from metrics import"))
 
 
+def exercise_notebook(solutions: Path | None = None):
+    """The shipped exercise notebook; with ``solutions``, each stub cell holds that folder's file instead."""
+    nb = nbformat.read(NOTEBOOKS["en"], as_version=4)
+    for cell in nb.cells:
+        exercise = cell.metadata.get("fcnn", {}).get("exercise")
+        if exercise and solutions is not None:
+            cell.source = cell_code(solutions / CONTRACT[exercise].file)
+    return nb
+
+
 class Kernel:
     """A notebook growing cell by cell in one live kernel."""
 
@@ -44,6 +57,16 @@ class Kernel:
         self.nb.cells.append(cell)
         self.client.execute_cell(cell, len(self.nb.cells) - 1)
         return cell
+
+    def run_notebook(self, nb) -> dict[str, object]:
+        """Every code cell of nb in order; returns exercise -> its check cell, as run."""
+        checks = {}
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                ran = self.run(cell.source)
+                if cell.metadata.get("fcnn", {}).get("check"):
+                    checks[cell.metadata["fcnn"]["check"]] = ran
+        return checks
 
     def paste(self, folder: Path, *names: str) -> dict[str, int]:
         """One cell per file of the folder; returns file -> execution count of its cell."""
@@ -79,14 +102,16 @@ def kernel(tmp_path_factory):
 # ----- stubs, reference, mistakes ----------------------------------------------------------------------------
 
 
-def test_stubs_fail_every_check_with_not_implemented(kernel):
-    kernel.paste(EXERCISES)
+def test_the_exercise_notebook_with_its_stubs_fails_every_check_with_not_implemented(kernel):
+    checks = kernel.run_notebook(exercise_notebook())
+    assert list(checks) == list(CONTRACT)  # a check cell after each exercise
+    for exercise, cell in checks.items():
+        marks = verdicts(cell)
+        assert marks and set(marks.values()) == {"FAIL"}, shown(cell)
+        assert shown(cell).count("not implemented yet: Cell In[") == len(marks), shown(cell)
     cell = kernel.run("%fcnn_check all")
-    marks = verdicts(cell)
-    assert len(marks) == 18 and set(marks.values()) == {"FAIL"}, shown(cell)
-    text = shown(cell)
-    assert text.count("not implemented yet: Cell In[") == 18, text
-    assert "fcnn-grader data, network, num_correct, training_step, training_loop: 0 / 44 (0%)" in text
+    assert len(verdicts(cell)) == 18 and set(verdicts(cell).values()) == {"FAIL"}
+    assert "fcnn-grader data, network, num_correct, training_step, training_loop: 0 / 44 (0%)" in shown(cell)
 
 
 STATE = '''
@@ -144,16 +169,21 @@ before = kernel_state()
 
 @pytest.fixture(scope="module")
 def reference_run(kernel):
-    """The reference pasted into cells, every check (the epoch too) run under unusual kernel state."""
-    cells = kernel.paste(REFERENCE)
+    """The reference pasted into the exercise notebook's stub cells; then every check (the epoch
+    too) run again under unusual kernel state."""
+    nb = exercise_notebook(REFERENCE)
+    checks = kernel.run_notebook(nb)
     kernel.run(STATE)
     cell = kernel.run("%fcnn_check all")
     after = kernel.run("print('changed:', differences(before, kernel_state()))")
-    return cell, shown(after), cells
+    return cell, shown(after), checks
 
 
 def test_reference_passes_every_check_and_shows_the_training(reference_run):
-    cell, _, _ = reference_run
+    cell, _, checks = reference_run
+    for exercise, ran in checks.items():
+        assert set(verdicts(ran).values()) == {"PASS"}, shown(ran)
+    assert shown(checks["training_loop"], "text/html").count('src="data:image/png;base64,') == 2
     marks = verdicts(cell)
     assert len(marks) == 18 and set(marks.values()) == {"PASS"}, shown(cell)
     assert "44 / 44 (100%)" in shown(cell)
