@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import html
-import linecache
 import os
-import re
 import shlex
 import sys
 import time
@@ -123,79 +121,6 @@ def _set_torch_flags(flags: dict) -> None:
         # The precision first: setting it also sets allow_tf32, which then gets its own value back.
         torch.set_float32_matmul_precision(flags["matmul_precision"])
         torch.backends.cuda.matmul.allow_tf32 = flags["matmul.allow_tf32"]
-
-
-# ----- the kernel's namespace as a submission -------------------------------------------------------
-
-_IPYTHON_INPUT = re.compile(r"^<ipython-input-(\d+)-[0-9a-f]+>$")  # IPython 7 (Colab)
-_IPYKERNEL_CELL = re.compile(r"ipykernel_\d+[/\\][^/\\]+\.py$")  # ipykernel 6+: /tmp/ipykernel_PID/HASH.py
-
-
-class _Names:
-    """Module-like access to a live namespace: getattr reads the dict as it is now."""
-
-    def __init__(self, namespace: dict):
-        self.__dict__["_ns"] = namespace
-
-    def __getattr__(self, name):
-        try:
-            return self._ns[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-class NamespaceSource:
-    """A submission made of the definitions in a running kernel (the seam's Source).
-
-    Every module name reads the same namespace: in a notebook ``Network`` and
-    ``training_step`` live side by side. Code is the student's when it was
-    compiled from a cell; a frame names the cell by its execution count,
-    ``In [N]``, as the notebook shows it.
-    """
-
-    display = "notebook"
-
-    def __init__(self, namespace: dict, ip=None):
-        self.namespace = namespace
-        self._names = _Names(namespace)
-        self._ip = ip if ip is not None else _ipython()
-
-    def module(self, name: str):
-        return self._names
-
-    def _cell_of(self, filename: str) -> int | None:
-        compiler = getattr(self._ip, "compile", None)
-        number = getattr(compiler, "_filename_map", {}).get(filename)
-        if number is not None:
-            return number
-        match = _IPYTHON_INPUT.match(filename or "")
-        return int(match.group(1)) if match else None
-
-    def owns(self, filename: str) -> bool:
-        if not filename:
-            return False
-        if self._cell_of(filename) is not None:
-            return True
-        return bool(_IPYTHON_INPUT.match(filename) or _IPYKERNEL_CELL.search(filename))
-
-    def locate(self, filename: str, lineno: int) -> dict:
-        cell = self._cell_of(filename)
-        return {
-            "file": f"Cell In[{cell}]" if cell is not None else self.display,
-            "line": lineno,
-            "cell": cell,
-            "code": linecache.getline(filename, lineno).strip() if lineno else "",
-        }
-
-    def missing(self, name: str) -> dict:
-        """The error record for a contract name the kernel does not define (yet)."""
-        return {"kind": "missing_function", "file": self.display, "name": name, "where": self.display}
-
-    def spec(self) -> dict:
-        raise TypeError("a live kernel's namespace cannot be isolated: grade the saved notebook instead (--fresh)")
-
-    def close(self) -> None:
-        pass  # nothing was imported
 
 
 # ----- one run of checks ---------------------------------------------------------------------------
@@ -349,9 +274,11 @@ def run_checks(
 
     from . import data as data_mod
     from .checks import checks_for
+    from .runner import InProcessRunner
     from .scoring import earned, load_rubric
     from .session import CheckContext, GradingSession
     from .settings import Settings, resolve_device
+    from .sources import NamespaceSource
 
     names = parse_exercises(exercises) if isinstance(exercises, str) else tuple(exercises)
     lang = lang or current_lang()
@@ -373,7 +300,7 @@ def run_checks(
         strict_files=False,
         rubric=load_rubric(None, specs),
     )
-    source = NamespaceSource(namespace)
+    source = NamespaceSource(namespace, _ipython())
     grading = GradingSession(settings)
     results = []
     try:
@@ -383,12 +310,12 @@ def run_checks(
             torch.set_grad_enabled(True)
             torch.set_default_dtype(torch.float32)
             grading.prepare_torch()
-            grading._runner = _runner_for(source, settings.device)
+            runner = grading._runner = InProcessRunner(source, settings.device)
             # The student's code runs in the kernel's grad mode, as their own cells would: a
             # cell that turned gradients off breaks their training (the grader's code runs with them on).
             if not state.grad:
-                grading._runner._student_grad = False
-                grading._runner.grad_off_where = source.display
+                runner.caller._student_grad = False
+                runner.caller.grad_off_where = source.display
             for spec in specs:
                 results.append(_run_one(spec, grading, settings, lang, CheckContext, earned, pytest))
     finally:
@@ -402,44 +329,6 @@ def run_checks(
         if c.outcome == "skipped":
             c.text = ""
     return result
-
-
-def _runner_for(source, device: str):
-    """An InProcessRunner reading the source (until the Source seam lands in runner.py)."""
-    from .runner import InProcessRunner, StudentCodeError
-
-    class SourceRunner(InProcessRunner):
-        def __init__(self):
-            import torch
-
-            self.submission = None
-            self.display = source.display
-            self.device = torch.device(device)
-            self._modules = {}
-            self._saved_modules = {}
-            self._student_grad = True
-            self.grad_off_where = None
-            self._default_dtype = torch.get_default_dtype()
-
-        def close(self):
-            self._modules.clear()
-
-        def _is_student_file(self, filename):
-            return source.owns(filename)
-
-        def _display_path(self, filename):
-            return source.locate(filename, 0)["file"]
-
-        def _module(self, name):
-            return source.module(name)
-
-        def _function(self, module_name, attribute):
-            value = getattr(source.module(module_name), attribute, None)
-            if value is None or not callable(value):
-                raise StudentCodeError(source.missing(attribute))
-            return value
-
-    return SourceRunner()
 
 
 def _run_one(spec, grading, settings, lang, CheckContext, earned, pytest) -> CheckResult:

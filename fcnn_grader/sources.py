@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import linecache
+import re
 import sys
 from pathlib import Path
 from typing import Protocol
@@ -164,8 +165,79 @@ class FolderSource(BaseSource):
         super().close()
 
 
+class _Names:
+    """Module-like access to a live namespace: getattr reads the dict as it is now."""
+
+    def __init__(self, namespace: dict):
+        self.__dict__["_ns"] = namespace
+
+    def __getattr__(self, name):
+        try:
+            return self._ns[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+_IPYTHON_INPUT = re.compile(r"^<ipython-input-(\d+)-[0-9a-f]+>$")  # IPython 7 (Colab) names a cell's code so
+_IPYKERNEL_CELL = re.compile(r"ipykernel_\d+[/\\][^/\\]+\.py$")  # ipykernel 6+: /tmp/ipykernel_PID/HASH.py
+
+
+class NamespaceSource(BaseSource):
+    """The definitions in a running kernel (``%fcnn_check``, kernel.py); nothing is imported.
+
+    Every module name reads the same namespace: in a notebook ``Network`` and
+    ``training_step`` live side by side. Code is the student's when a cell
+    compiled it; a frame names the cell by its execution count, ``Cell In[5]``,
+    as IPython's own tracebacks do (so ``cell`` stays None: the file names it).
+    A live namespace cannot be rebuilt in a child process: it has no spec.
+    """
+
+    kind = "namespace"
+
+    def __init__(self, namespace: dict, ip=None, display: str = "notebook"):
+        # Not BaseSource.__init__: the kernel's sys.modules are the student's, left alone.
+        self.display = display
+        self.caller = None
+        self._modules = {}
+        self._saved_modules = {}
+        self.namespace = namespace
+        self._names = _Names(namespace)
+        self._ip = ip
+
+    @classmethod
+    def accepts(cls, path: Path) -> bool:
+        return False  # never a path
+
+    def _load(self, name: str):
+        return self._names
+
+    def _execution_count(self, filename: str) -> int | None:
+        # IPython 8+ keeps {code name: execution count}; IPython 7 puts the count in the name.
+        number = getattr(getattr(self._ip, "compile", None), "_filename_map", {}).get(filename)
+        if number is not None:
+            return number
+        match = _IPYTHON_INPUT.match(filename or "")
+        return int(match.group(1)) if match else None
+
+    def owns(self, filename: str) -> bool:
+        if not filename:
+            return False
+        return self._execution_count(filename) is not None or bool(_IPYKERNEL_CELL.search(filename))
+
+    def locate(self, filename: str, lineno: int) -> dict:
+        count = self._execution_count(filename)
+        code = linecache.getline(filename, lineno).strip() if lineno else ""
+        return {"file": f"Cell In[{count}]" if count is not None else self.display, "line": lineno, "cell": None, "code": code}
+
+    def file_of(self, name: str) -> str:
+        return self.display  # "notebook defines no training_step"
+
+    def spec(self) -> dict:
+        raise TypeError("a live kernel's namespace cannot be isolated: grade the saved notebook (%fcnn_check --fresh)")
+
+
 # A spec's kind -> the class that rebuilds it. Adding a source: one class, one row.
-SOURCES: dict[str, type] = {"folder": FolderSource}
+SOURCES: dict[str, type] = {"folder": FolderSource, "namespace": NamespaceSource}
 
 
 def from_spec(spec: dict):
