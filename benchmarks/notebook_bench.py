@@ -90,6 +90,7 @@ def main() -> int:
     args = parser.parse_args()
 
     nb = notebook_with_reference()
+    load_before = os.getloadavg()
     figures: dict[str, list[float]] = {k: [] for k in (
         "kernel_training_step", "kernel_training_step_frontend", "kernel_quick", "kernel_quick_frontend",
         "pytest_training_step")}
@@ -117,7 +118,8 @@ def main() -> int:
 
     result = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                    "torch": torch.__version__},
+                    "torch": torch.__version__,
+                    "load_average_1min": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)}},
         "kernel_start_seconds": round(started, 3),
         "first_call_in_fresh_kernel": {"in_kernel": round(first, 3), "frontend": round(first_wall, 3)},
         **{k: summary(v) for k, v in figures.items()},
