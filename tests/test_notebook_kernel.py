@@ -252,6 +252,17 @@ def test_usage_errors_are_one_line(kernel):
     assert "%fcnn_check: error: argument --lang: invalid choice: 'fr'" in shown(cell)
 
 
+def test_without_the_data_the_skip_is_one_line(kernel, reference_run):
+    kernel.run("import fcnn_grader.data as _data\n_debian, _data.DEBIAN_DIR = _data.DEBIAN_DIR, _data.Path('/nonexistent')")
+    try:
+        cell = kernel.run("%fcnn_check data")
+    finally:
+        kernel.run("_data.DEBIAN_DIR = _debian")
+    assert set(verdicts(cell).values()) == {"SKIP"}, shown(cell)
+    lines = [line for line in shown(cell).splitlines() if "skipped" in line]
+    assert lines == ["2 check(s) skipped: " + __import__("fcnn_grader.data").data.HOW_TO_GET_DATA], shown(cell)
+
+
 # ----- the fresh re-check ---------------------------------------------------------------------------------
 
 
