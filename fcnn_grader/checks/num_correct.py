@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, strategies as st
 
 from .. import oracle
-from ..feedback import CheckFailure, Finding, T, failure_from_error
+from ..feedback import CheckFailure, Finding, T
 from . import check, hypothesis_settings, number_of
 
 
@@ -87,10 +87,7 @@ def _hint_for(got, preds, labels):
 
 
 def _count(ctx, preds, labels, requires_grad, context):
-    result = ctx.runner.num_correct(preds, labels, requires_grad=requires_grad)
-    if result.get("error"):
-        raise failure_from_error(result["error"], context=context)
-    return result["returned"]
+    return ctx.call("num_correct", preds, labels, requires_grad=requires_grad, context=context)["returned"]
 
 
 @check("num_correct", points=3)

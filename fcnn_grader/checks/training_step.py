@@ -10,7 +10,7 @@ import torch
 
 from .. import oracle
 from ..contract import BATCH_SIZE
-from ..feedback import CheckFailure, Finding, T, failure_from_error
+from ..feedback import CheckFailure, Finding, T
 from . import check, number_of
 
 # Update distance (see oracle.update_distance) under which two trainings agree.
@@ -25,10 +25,7 @@ def batches(count: int, seed: int = 100):
 
 
 def run_steps(ctx, weights, data, context=None) -> list[dict]:
-    result = ctx.runner.training_step(weights, data)
-    if result.get("error"):
-        raise failure_from_error(result["error"], context=context)
-    return result["steps"]
+    return ctx.call("training_step", weights, data, context=context)["steps"]
 
 
 def matching_mistake(weights, data, got_weights, step: int, device) -> str | None:
