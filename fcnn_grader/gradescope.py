@@ -91,7 +91,7 @@ fcnn-grader = "fcnn_grader.cli:main"
 fcnn_grader = "fcnn_grader.plugin"
 
 [tool.setuptools]
-packages = ["fcnn_grader", "fcnn_grader.checks", "fcnn_grader.course", "fcnn_grader.probes"]
+packages = ["fcnn_grader", "fcnn_grader.checks", "fcnn_grader.probes", "fcnn_grader.course"]
 """
 
 

@@ -18,9 +18,11 @@ import importlib.util
 import linecache
 import re
 import sys
+import types
 from pathlib import Path
 from typing import Protocol
 
+from . import notebook
 from .contract import MODULE_NAMES
 from .protocol import StudentCodeError, error_record
 
@@ -165,6 +167,91 @@ class FolderSource(BaseSource):
         super().close()
 
 
+class NotebookSource(BaseSource):
+    """A .ipynb file: the contract's names, taken from its code cells (see notebook.py).
+
+    Every module of the contract comes from the one namespace the notebook's kept
+    code makes, run once, cell by cell, on first use. A contract name defined in a
+    cell that does not parse, or that reads a name only dropped top-level code
+    makes, fails the modules that need it, with its cell.
+    """
+
+    kind = "notebook"
+    MODULE = "__fcnn_notebook__"  # the namespace's name: classes defined in it say so
+
+    def __init__(self, path: str | Path, display: str):
+        super().__init__(display)
+        self.path = Path(path).resolve()
+        self._prefix = f"{self.path}#cell-"  # notebook.extract names each cell's code so
+        self._extraction = None
+        self._namespace = None  # the module, or the error record of its failure
+
+    @classmethod
+    def accepts(cls, path: Path) -> bool:
+        return path.suffix == ".ipynb" and path.is_file()
+
+    def spec(self) -> dict:
+        return {"kind": self.kind, "path": str(self.path), "display": self.display}
+
+    def owns(self, filename: str) -> bool:
+        return bool(filename) and filename.startswith(self._prefix)
+
+    def locate(self, filename: str, lineno: int) -> dict:
+        code = linecache.getline(filename, lineno).strip() if lineno else ""
+        return {"file": self.display, "line": lineno, "cell": int(filename[len(self._prefix):]), "code": code}
+
+    def file_of(self, name: str) -> str:
+        return self.display
+
+    def _load(self, name: str):
+        module = self._notebook()
+        for wanted in notebook.contract_names(name):
+            broken = self._extraction.broken_definition(wanted)
+            if broken is not None:
+                if self.caller is None:
+                    from .calling import Caller
+
+                    self.caller = Caller(self)
+                raise StudentCodeError({**self.caller.error_record(broken.syntax_error), "at_import": True})
+            problem = self._extraction.missing_by_top_level(wanted)
+            if problem is not None:
+                user, missing, cell = problem
+                raise StudentCodeError(error_record("top_level_name", f"{self.display}::{user}", user=user,
+                                                    name=missing, cell=cell, file=self.display))
+        return module
+
+    def _notebook(self):
+        """The namespace of the kept code, run on first use (a failure stays a failure)."""
+        if isinstance(self._namespace, dict):
+            raise StudentCodeError(self._namespace)
+        if self._namespace is not None:
+            return self._namespace
+        try:
+            self._extraction = notebook.extract(self.path)
+        except notebook.NotebookError as exc:
+            self._namespace = error_record("bad_notebook", self.display, detail=str(exc))
+            raise StudentCodeError(self._namespace) from None
+        notebook.register_lines(self._extraction)
+        module = types.ModuleType(self.MODULE)
+        module.__file__ = str(self.path)
+        sys.modules[self.MODULE] = module
+        try:
+            self._run(notebook.run_kept, self._extraction, module.__dict__, where=self.display)
+        except StudentCodeError as exc:
+            self._namespace = exc.record
+            raise
+        self._namespace = module
+        return module
+
+    def close(self) -> None:
+        if self._extraction is not None:
+            notebook.forget_lines(self._extraction)
+        if sys.modules.get(self.MODULE) is self._namespace:
+            del sys.modules[self.MODULE]
+        self._namespace = None
+        super().close()
+
+
 class _Names:
     """Module-like access to a live namespace: getattr reads the dict as it is now."""
 
@@ -237,7 +324,7 @@ class NamespaceSource(BaseSource):
 
 
 # A spec's kind -> the class that rebuilds it. Adding a source: one class, one row.
-SOURCES: dict[str, type] = {"folder": FolderSource, "namespace": NamespaceSource}
+SOURCES: dict[str, type] = {"folder": FolderSource, "notebook": NotebookSource, "namespace": NamespaceSource}
 
 
 def from_spec(spec: dict):
@@ -249,12 +336,12 @@ def from_spec(spec: dict):
 
 
 def kind_for(path: str | Path) -> str:
-    """The kind of source a path is (a directory -> folder)."""
+    """The kind of source a path is (a directory -> folder, a .ipynb file -> notebook)."""
     path = Path(path)
     for kind, cls in SOURCES.items():
         if cls.accepts(path):
             return kind
-    raise ValueError(f"{path}: not a submission (a folder of the contract's files)")
+    raise ValueError(f"{path}: not a submission (a folder of the contract's files, or a .ipynb notebook)")
 
 
 def spec_for(path: str | Path, display: str) -> dict:
