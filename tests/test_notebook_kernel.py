@@ -36,12 +36,15 @@ def cell_code(path: Path) -> str:
     return "\n".join(line for line in path.read_text().splitlines() if not line.startswith("from metrics import"))
 
 
-def exercise_notebook(solutions: Path | None = None):
-    """The shipped exercise notebook; with ``solutions``, each stub cell holds that folder's file instead."""
+def exercise_notebook(solutions: Path | None = None, mistakes: dict[str, str] | None = None):
+    """The shipped exercise notebook; with ``solutions``, each stub cell holds that folder's file instead,
+    and with ``mistakes`` (exercise -> buggy case) that case's file."""
     nb = nbformat.read(NOTEBOOKS["en"], as_version=4)
     for cell in nb.cells:
         exercise = cell.metadata.get("fcnn", {}).get("exercise")
-        if exercise and solutions is not None:
+        if exercise and mistakes and exercise in mistakes:
+            cell.source = cell_code(SUBMISSIONS / "buggy" / mistakes[exercise] / CONTRACT[exercise].file)
+        elif exercise and solutions is not None:
             cell.source = cell_code(solutions / CONTRACT[exercise].file)
     return nb
 
@@ -58,15 +61,15 @@ class Kernel:
         self.client.execute_cell(cell, len(self.nb.cells) - 1)
         return cell
 
-    def run_notebook(self, nb) -> dict[str, object]:
-        """Every code cell of nb in order; returns exercise -> its check cell, as run."""
-        checks = {}
+    def run_notebook(self, nb, checks: bool = True) -> dict[str, object]:
+        """Every code cell of nb in order (the check cells too, or not); returns exercise -> its check cell, as run."""
+        ran_checks = {}
         for cell in nb.cells:
-            if cell.cell_type == "code":
+            if cell.cell_type == "code" and (checks or not cell.metadata.get("fcnn", {}).get("check")):
                 ran = self.run(cell.source)
                 if cell.metadata.get("fcnn", {}).get("check"):
-                    checks[cell.metadata["fcnn"]["check"]] = ran
-        return checks
+                    ran_checks[cell.metadata["fcnn"]["check"]] = ran
+        return ran_checks
 
     def paste(self, folder: Path, *names: str) -> dict[str, int]:
         """One cell per file of the folder; returns file -> execution count of its cell."""
@@ -273,54 +276,39 @@ def test_fresh_without_a_file_says_how_to_give_one(kernel, reference_run):
     assert "--fresh=missing.ipynb: no such notebook file" in shown(cell)
 
 
-def test_fresh_names_the_checks_where_the_saved_code_differs(kernel, reference_run, tmp_path):
-    # What is on disk has a mistake the kernel no longer holds: hidden state.
-    saved = build_submission(tmp_path / "saved", SUBMISSIONS / "buggy" / "no_zero_grad")
-    cell = kernel.run(f"%fcnn_check training_step --fresh={saved}")
+def test_fresh_names_the_checks_where_the_saved_notebook_differs(kernel, reference_run, tmp_path):
+    # The saved file has a mistake the kernel no longer holds: hidden state. Jupyter tells
+    # the kernel its notebook's path (JPY_SESSION_NAME); --fresh finds the file from it.
+    saved = tmp_path / "work.ipynb"
+    nbformat.write(exercise_notebook(REFERENCE, {"training_step": "no_zero_grad"}), saved)
+    kernel.run(f"import os\nos.environ['JPY_SESSION_NAME'] = {str(saved)!r}")
+    try:
+        cell = kernel.run("%fcnn_check training_step --fresh")
+    finally:
+        kernel.run("del os.environ['JPY_SESSION_NAME']")
     text = shown(cell)
+    assert "Fresh re-check of the saved notebook work.ipynb" in text, text
     assert "1 check(s) differ from this kernel" in text, text
     assert "training_step::matches_reference: this kernel passed, the saved notebook failed" in text
-    same = kernel.run(f"%fcnn_check num_correct --fresh={saved}")
-    assert "the same verdicts as this kernel" in shown(same), shown(same)
+    assert float(re.search(r"Score of the saved notebook: (\S+) / 8", text).group(1)) < 8
+    assert "1 check(s) differ" in shown(cell, "text/html")
 
 
-# ----- without a kernel: IPython 7's cell names (Colab), a plain namespace, the command line ----------------
-
-
-def test_ipython7_cell_names_map_to_the_execution_count():
-    """Colab's IPython 7.34 compiles cell N as <ipython-input-N-HASH>; no kernel is needed to see the mapping."""
-    import linecache
-
-    from fcnn_grader import check
-
-    namespace: dict = {}
-    for number, name in enumerate(FILES, start=1):
-        if name == "training_step":
-            code = cell_code(SUBMISSIONS / "buggy" / "grad_disabled_step" / "training_step.py").replace(
-                "torch.set_grad_enabled(False)", "pass")
-            code = code.replace("loss.backward()", "loss.backward(); loss.backward()")
-        else:
-            code = cell_code(REFERENCE / f"{name}.py")
-        filename = f"<ipython-input-{number}-0123456789ab>"
-        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-        exec(compile(code, filename, "exec"), namespace)
-    result = check("training_step", namespace=namespace)
-    text = repr(result)
-    assert set(result.verdicts().values()) == {"failed"}, text
-    assert 'File "Cell In[4]", line' in text and "loss.backward(); loss.backward()" in text, text
-    assert "Trying to backward through the graph a second time" in text
-    assert "<table" in result._repr_html_()
-
-
-def test_fcnn_grader_check_on_the_command_line(tmp_path):
-    import subprocess
-    import sys
-
-    saved = build_submission(tmp_path / "saved", SUBMISSIONS / "buggy" / "argmax_dim0")
-    run = subprocess.run([sys.executable, "-m", "fcnn_grader.cli", "check", str(saved), "--exercise", "num_correct"],
-                         capture_output=True, text=True)
-    assert run.returncode == 1, run.stderr
-    assert "FAIL  num_correct::crafted_inputs" in run.stdout and "argmax over the wrong dimension" in run.stdout
-    run = subprocess.run([sys.executable, "-m", "fcnn_grader.cli", "check", str(tmp_path / "nothing.ipynb")],
-                         capture_output=True, text=True)
-    assert run.returncode == 2 and run.stderr.strip() == f"fcnn-grader: error: {tmp_path / 'nothing.ipynb'}: no such file or directory"
+def test_a_notebook_checked_in_the_kernel_and_graded_from_its_file_gets_the_same_verdicts(kernel, reference_run, tmp_path):
+    mistakes = {"data": "data_shuffle", "network": "softmax_output", "num_correct": "argmax_dim0",
+                "training_step": "no_zero_grad", "training_loop": "loop_mean_loss"}
+    nb = exercise_notebook(REFERENCE, mistakes)
+    saved = tmp_path / "work.ipynb"
+    nbformat.write(nb, saved)
+    try:
+        kernel.run_notebook(nb, checks=False)
+        cell = kernel.run(f"%fcnn_check all --fresh={saved}")
+    finally:
+        kernel.paste(REFERENCE)
+    text = shown(cell)
+    failed = {check for check, mark in verdicts(cell).items() if mark == "FAIL"}
+    for exercise, case in mistakes.items():
+        assert {f"{exercise}::{name}" for name in BUGGY[case][1]} <= failed, text
+    assert "the same verdicts as this kernel" in text, text
+    score = re.search(r"all: (\S+) / 44", text.replace("data, network, num_correct, training_step, training_loop", "all"))
+    assert f"Score of the saved notebook: {score.group(1)} / 44" in text, text
