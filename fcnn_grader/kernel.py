@@ -309,6 +309,10 @@ def run_checks(
             # The grader's own computations as in a grading process, whatever the cells set.
             torch.set_grad_enabled(True)
             torch.set_default_dtype(torch.float32)
+            # One thread: the checks' tensors are small, and OpenMP threads that wait for
+            # a busy core spin. On this 2-core machine under load a warm training_step took
+            # 4.5 to 6.5 s with 2 threads, 0.52 s with one (the epoch uses one anyway).
+            torch.set_num_threads(1)
             grading.prepare_torch()
             runner = grading._runner = InProcessRunner(source, settings.device)
             # The student's code runs in the kernel's grad mode, as their own cells would: a
