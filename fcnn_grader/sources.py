@@ -246,7 +246,7 @@ class NotebookSource(BaseSource):
     def close(self) -> None:
         if self._extraction is not None:
             notebook.forget_lines(self._extraction)
-        if sys.modules.get(self.MODULE) is self._namespace:
+        if isinstance(self._namespace, types.ModuleType) and sys.modules.get(self.MODULE) is self._namespace:
             del sys.modules[self.MODULE]
         self._namespace = None
         super().close()

@@ -183,6 +183,47 @@ def test_a_cell_that_does_not_parse_is_known_by_its_number(tmp_path):
     assert found.broken_definition("Network") is None
 
 
+def test_a_notebook_source_maps_frames_to_cells_and_forgets_what_it_ran(tmp_path):
+    import linecache
+
+    from fcnn_grader import sources
+    from fcnn_grader.protocol import StudentCodeError
+
+    path = write_notebook(tmp_path / "work.ipynb", [
+        "K = 2", ("md", "text"), "def get_num_correct(preds, labels):\n    return K * helper()",
+        "def helper():\n    raise ValueError('x')", "print('never')"])
+    source = sources.for_path(path, "work.ipynb")
+    try:
+        assert source.spec() == {"kind": "notebook", "path": str(path.resolve()), "display": "work.ipynb"}
+        with sources.from_spec(source.spec()) as rebuilt:
+            assert rebuilt.spec() == source.spec()
+        module = source.module("metrics")
+        assert source.module("training_step") is module  # one namespace for every module of the contract
+        with pytest.raises(ValueError) as raised:
+            module.get_num_correct(None, None)
+        frames = [f for f in _frames(raised.value.__traceback__) if source.owns(f.f_code.co_filename)]
+        assert [source.locate(f.f_code.co_filename, f.f_lineno) for f in frames] == [
+            {"file": "work.ipynb", "line": 2, "cell": 2, "code": "return K * helper()"},
+            {"file": "work.ipynb", "line": 2, "cell": 3, "code": "raise ValueError('x')"},
+        ]
+        assert source.file_of("network") == "work.ipynb"
+        assert not source.owns(sources.__file__)
+        filename = frames[0].f_code.co_filename
+    finally:
+        source.close()
+    assert sources.NotebookSource.MODULE not in sys.modules
+    assert filename not in linecache.cache
+    with pytest.raises(StudentCodeError) as failed:
+        sources.NotebookSource(tmp_path / "gone.ipynb", "gone.ipynb").module("network")
+    assert failed.value.record["kind"] == "bad_notebook"
+
+
+def _frames(tb):
+    while tb is not None:
+        yield tb.tb_frame
+        tb = tb.tb_next
+
+
 # ----- the exercise notebook ------------------------------------------------------------------------
 
 
