@@ -17,16 +17,26 @@ from __future__ import annotations
 import argparse
 import html
 import os
+import random
 import shlex
 import sys
 import time
+import traceback
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .contract import EXERCISE_ORDER, parse_exercises
+import pytest
+import torch
+
+from . import data as data_mod
+from .checks import checks_for
+from .contract import parse_exercises
 from .feedback import CheckFailure, T
-from .settings import LANGS, locale_lang
+from .runner import InProcessRunner
+from .scoring import earned, load_rubric
+from .session import CheckContext, GradingSession
+from .settings import LANGS, Settings, locale_lang, resolve_device
+from .sources import NamespaceSource
 
 _LANG: list[str] = []  # set_lang's choice; empty: from the locale
 
@@ -49,10 +59,6 @@ class KernelState:
     """The global state a check run touches, taken before and put back after."""
 
     def __init__(self):
-        import random
-
-        import torch
-
         self.grad = torch.is_grad_enabled()
         self.torch_rng = torch.get_rng_state()
         self.cuda_rng = torch.cuda.get_rng_state_all() if _cuda_started() else None
@@ -65,10 +71,6 @@ class KernelState:
         self.cublas = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
 
     def restore(self) -> None:
-        import random
-
-        import torch
-
         torch.set_grad_enabled(self.grad)
         torch.set_rng_state(self.torch_rng)
         if self.cuda_rng is not None:
@@ -87,15 +89,11 @@ class KernelState:
 
 
 def _cuda_started() -> bool:
-    import torch
-
     return torch.cuda.is_available() and torch.cuda.is_initialized()
 
 
 def _torch_flags() -> dict:
     """The flags oracle.make_deterministic sets (and the TF32 precision they imply)."""
-    import torch
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # newer torch deprecates reading allow_tf32
         return {
@@ -110,8 +108,6 @@ def _torch_flags() -> dict:
 
 
 def _set_torch_flags(flags: dict) -> None:
-    import torch
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.use_deterministic_algorithms(flags["deterministic"], warn_only=flags["warn_only"])
@@ -269,17 +265,6 @@ def run_checks(
 
     ``quick`` leaves out the one-epoch check (what ``-m "not fcnn_slow"`` does for pytest).
     """
-    import pytest
-    import torch
-
-    from . import data as data_mod
-    from .checks import checks_for
-    from .runner import InProcessRunner
-    from .scoring import earned, load_rubric
-    from .session import CheckContext, GradingSession
-    from .settings import Settings, resolve_device
-    from .sources import NamespaceSource
-
     names = parse_exercises(exercises) if isinstance(exercises, str) else tuple(exercises)
     lang = lang or current_lang()
     if lang not in LANGS:
@@ -314,6 +299,7 @@ def run_checks(
             # 4.5 to 6.5 s with 2 threads, 0.52 s with one (the epoch uses one anyway).
             torch.set_num_threads(1)
             grading.prepare_torch()
+            # The session's runner, made here: it reads a namespace, not settings.submission.
             runner = grading._runner = InProcessRunner(source, settings.device)
             # The student's code runs in the kernel's grad mode, as their own cells would: a
             # cell that turned gradients off breaks their training (the grader's code runs with them on).
@@ -321,7 +307,7 @@ def run_checks(
                 runner.caller._student_grad = False
                 runner.caller.grad_off_where = source.display
             for spec in specs:
-                results.append(_run_one(spec, grading, settings, lang, CheckContext, earned, pytest))
+                results.append(_run_one(spec, grading, settings.rubric.rule(spec), lang))
     finally:
         grading.close()
         source.close()
@@ -335,8 +321,8 @@ def run_checks(
     return result
 
 
-def _run_one(spec, grading, settings, lang, CheckContext, earned, pytest) -> CheckResult:
-    rule = settings.rubric.rule(spec)
+def _run_one(spec, grading, rule, lang) -> CheckResult:
+    """One check, as a pytest item runs it (items.CheckItem), its verdict as plain data."""
     ctx = CheckContext(grading, spec)
     text = ""
     try:
@@ -347,15 +333,13 @@ def _run_one(spec, grading, settings, lang, CheckContext, earned, pytest) -> Che
     except pytest.skip.Exception as skip:
         outcome, text = "skipped", str(skip.msg)
     except Exception as exc:  # a bug of the grader: say so, in full, as pytest would
-        import traceback
-
         outcome, text = "error", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return CheckResult(
         id=spec.id,
         exercise=spec.exercise,
         title=T(spec.title_key).render(lang),
         outcome=outcome,
-        score=earned(rule.points, "passed" if outcome == "passed" else "failed", ctx.parts, rule.partial),
+        score=earned(rule.points, outcome if outcome != "error" else "failed", ctx.parts, rule.partial),
         points=rule.points,
         text=text,
         parts=ctx.parts,

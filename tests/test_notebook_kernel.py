@@ -6,7 +6,6 @@ pastes the cells it needs, runs the magic and reads what the cell shows.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from pathlib import Path
 
@@ -312,3 +311,45 @@ def test_a_notebook_checked_in_the_kernel_and_graded_from_its_file_gets_the_same
     assert "the same verdicts as this kernel" in text, text
     score = re.search(r"all: (\S+) / 44", text.replace("data, network, num_correct, training_step, training_loop", "all"))
     assert f"Score of the saved notebook: {score.group(1)} / 44" in text, text
+
+
+# ----- without a kernel: IPython 7's cell names (Colab), a plain namespace, the command line ----------------
+
+
+def test_ipython7_cell_names_map_to_the_execution_count():
+    """Colab's IPython 7.34 compiles cell N as <ipython-input-N-HASH>; no kernel is needed to see the mapping."""
+    import linecache
+
+    from fcnn_grader import check
+
+    namespace: dict = {}
+    for number, name in enumerate(FILES, start=1):
+        if name == "training_step":
+            code = cell_code(SUBMISSIONS / "buggy" / "grad_disabled_step" / "training_step.py").replace(
+                "torch.set_grad_enabled(False)", "pass")
+            code = code.replace("loss.backward()", "loss.backward(); loss.backward()")
+        else:
+            code = cell_code(REFERENCE / f"{name}.py")
+        filename = f"<ipython-input-{number}-0123456789ab>"
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        exec(compile(code, filename, "exec"), namespace)
+    result = check("training_step", namespace=namespace)
+    text = repr(result)
+    assert set(result.verdicts().values()) == {"failed"}, text
+    assert 'File "Cell In[4]", line' in text and "loss.backward(); loss.backward()" in text, text
+    assert "Trying to backward through the graph a second time" in text
+    assert "<table" in result._repr_html_()
+
+
+def test_fcnn_grader_check_on_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    saved = build_submission(tmp_path / "saved", SUBMISSIONS / "buggy" / "argmax_dim0")
+    run = subprocess.run([sys.executable, "-m", "fcnn_grader.cli", "check", str(saved), "--exercise", "num_correct"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    assert "FAIL  num_correct::crafted_inputs" in run.stdout and "argmax over the wrong dimension" in run.stdout
+    run = subprocess.run([sys.executable, "-m", "fcnn_grader.cli", "check", str(tmp_path / "nothing.ipynb")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.strip() == f"fcnn-grader: error: {tmp_path / 'nothing.ipynb'}: no such file or directory"
