@@ -268,11 +268,17 @@ def test_without_the_data_the_skip_is_one_line(kernel, reference_run):
 # ----- the fresh re-check ---------------------------------------------------------------------------------
 
 
-def test_fresh_without_a_file_says_how_to_give_one(kernel, reference_run):
+def test_fresh_without_a_file_says_how_to_give_one(kernel):
     cell = kernel.run("%fcnn_check num_correct --fresh")
     assert "Cannot tell which file this notebook is saved in" in shown(cell)
     cell = kernel.run("%fcnn_check num_correct --fresh=missing.ipynb")
     assert "--fresh=missing.ipynb: no such notebook file" in shown(cell)
+    kernel.run("import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')")
+    try:
+        cell = kernel.run("%fcnn_check num_correct --fresh")
+    finally:
+        kernel.run("del sys.modules['google.colab']")
+    assert "Colab keeps no notebook file next to the kernel: download it" in shown(cell), shown(cell)
 
 
 def test_fresh_names_the_checks_where_the_saved_notebook_differs(kernel, reference_run, tmp_path):
@@ -353,3 +359,16 @@ def test_fcnn_grader_check_on_the_command_line(tmp_path):
     run = subprocess.run([sys.executable, "-m", "fcnn_grader.cli", "check", str(tmp_path / "nothing.ipynb")],
                          capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.strip() == f"fcnn-grader: error: {tmp_path / 'nothing.ipynb'}: no such file or directory"
+
+
+def test_the_notebook_file_is_found_where_the_front_end_says(tmp_path, monkeypatch):
+    from fcnn_grader.fresh import notebook_path
+
+    work = tmp_path / "work.ipynb"
+    work.write_text("{}")
+    assert notebook_path({"__vsc_ipynb_file__": str(work)}, {}) == work  # VS Code
+    assert notebook_path({}, {"JPY_SESSION_NAME": str(work)}) == work  # Jupyter Server 2, absolute
+    monkeypatch.chdir(tmp_path)  # the kernel starts in the notebook's folder
+    assert notebook_path({}, {"JPY_SESSION_NAME": "course/week3/work.ipynb"}) == work
+    assert notebook_path({}, {"JPY_SESSION_NAME": "Untitled"}) is None
+    assert notebook_path({}, {}) is None
