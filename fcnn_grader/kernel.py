@@ -206,10 +206,11 @@ class KernelResult:
                 c.outcome, "kernel.grader_error"
             )
             colour = {"passed": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700"}.get(c.outcome, "#cf222e")
+            pad = "padding:1px 10px 1px 0"
             rows.append(
-                f"<tr><td><code>{esc(c.id)}</code></td><td>{esc(c.title)}</td>"
-                f'<td style="color:{colour};font-weight:bold">{esc(self._say(status))}</td>'
-                f'<td style="text-align:right">{number(c.score)} / {number(c.points)}</td></tr>'
+                f'<tr><td style="{pad}"><code>{esc(c.id)}</code></td><td style="{pad}">{esc(c.title)}</td>'
+                f'<td style="{pad};color:{colour};font-weight:bold">{esc(self._say(status))}</td>'
+                f'<td style="{pad};text-align:right;white-space:nowrap">{number(c.score)} / {number(c.points)}</td></tr>'
             )
         colour = "#1a7f37" if self.passed else "#cf222e"
         parts = [
