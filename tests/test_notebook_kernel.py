@@ -246,6 +246,13 @@ def test_the_function_and_the_language(kernel, reference_run):
     assert "likely mistake" in shown(en) and "argmax over the wrong dimension" in shown(en)
 
 
+def test_a_comma_list_of_exercises(kernel, reference_run):
+    cell = kernel.run("%fcnn_check network,num_correct")
+    marks = verdicts(cell)
+    assert {check.split("::")[0] for check in marks} == {"network", "num_correct"} and len(marks) == 9
+    assert set(marks.values()) == {"PASS"} and "fcnn-grader network, num_correct: 20 / 20 (100%)" in shown(cell)
+
+
 def test_usage_errors_are_one_line(kernel):
     cell = kernel.run("%fcnn_check nonsense")
     text = shown(cell)
