@@ -151,7 +151,8 @@ def extract(path: Path, sources: list[str] | None = None) -> Extraction:
         if code is not None:
             cell.code = code
             try:
-                tree = ast.parse(code, filename=cell.filename)
+                # Jupyter allows `await` at the top of a cell; such a statement is dropped anyway.
+                tree = compile(code, cell.filename, "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
             except SyntaxError as exc:
                 cell.syntax_error = exc
             else:
@@ -285,18 +286,16 @@ def _binds(node) -> set[str]:
 
 def _note_needs(cell: Cell, needs: dict) -> None:
     """For each def/class the cell keeps: the module-level names its code reads when it runs."""
-    defs = {n.name: n.lineno for n in cell.kept if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    if not defs:
-        return
-    table = symtable.symtable(cell.code, cell.filename, "exec")
-    lines = {}
-    for child in table.get_children():
-        lines.setdefault((child.get_name(), child.get_lineno()), child)
-    for name, lineno in defs.items():
-        # A decorated def's table starts at the def line, not at its decorator.
-        child = next((c for (n, ln), c in lines.items() if n == name and ln >= lineno), None)
-        if child is not None:
-            needs[name] = _globals_read(child)
+    todo = list(cell.kept)
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, (ast.If, ast.Try)):  # `if COLAB: def ...`
+            todo[:0] = [*node.body, *node.orelse, *getattr(node, "finalbody", []),
+                        *(n for h in getattr(node, "handlers", []) for n in h.body)]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            # One definition at a time: names are what matter here, not lines.
+            table = symtable.symtable(ast.unparse(node), cell.filename, "exec")
+            needs[node.name] = _globals_read(table.get_children()[0])
 
 
 def _globals_read(table) -> set[str]:
