@@ -49,7 +49,7 @@ COLAB_ONLY = ("google.colab",)
 _LINE_MAGIC = re.compile(r"^(\s*)[!%]")
 _ASSIGNED_MAGIC = re.compile(r"^(\s*)[\w.\[\], ()*]+=\s*[!%]")
 _HELP = re.compile(r"^(\s*)(\?\??[\w.]+|[\w.]+\?\??)\s*$")
-_DEFINES = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.MULTILINE)
+_DEFINES = re.compile(r"^(?:(?:async\s+)?(?:def|class)\s+(\w+)|(\w+)\s*(?::[^=\n]*)?=[^=])", re.MULTILINE)
 
 
 class NotebookError(ValueError):
@@ -82,30 +82,35 @@ class Extraction:
                 return cell
         return None
 
-    def missing_by_top_level(self, name: str) -> tuple[str, str, int] | None:
-        """(user, missing name, cell) when `name`, or a helper it calls, reads a name only dropped code defines."""
-        seen: set[str] = set()
-        todo = [name]
+    def uses(self, name: str) -> list[tuple[str, str]]:
+        """(user, used) for `name` and every kept definition it reaches: what running it reads."""
+        found, seen, todo = [], set(), [name]
         while todo:
-            user = todo.pop()
+            user = todo.pop(0)
             if user in seen:
                 continue
             seen.add(user)
-            for needed in sorted(self.needs.get(user, ())):
-                if needed in self.defined:
-                    todo.append(needed)
-                elif needed in self.top_level_only:
-                    return user, needed, self.top_level_only[needed]
+            for used in sorted(self.needs.get(user, ())):
+                found.append((user, used))
+                todo.append(used)
+        return found
+
+    def missing_by_top_level(self, name: str) -> tuple[str, str, int] | None:
+        """(user, missing name, cell) when `name`, or a helper it calls, reads a name only dropped code defines."""
+        for user, used in self.uses(name):
+            if used not in self.defined and used in self.top_level_only:
+                return user, used, self.top_level_only[used]
         return None
 
     def broken_definition(self, name: str) -> Cell | None:
-        """The cell that does not parse and seems to define `name` after any kept definition of it."""
-        last_kept = self.defined.get(name, 0)
-        found = None
-        for cell in self.cells:
-            if cell.syntax_error is not None and cell.number > last_kept and name in _DEFINES.findall(cell.code):
-                found = cell
-        return found
+        """The cell that does not parse and seems to define `name`, or a name it reads, after any kept definition of it."""
+        for wanted in [name, *(used for _, used in self.uses(name))]:
+            last_kept = self.defined.get(wanted, 0)
+            broken = [c for c in self.cells if c.syntax_error is not None and c.number > last_kept
+                      and wanted in {a or b for a, b in _DEFINES.findall(c.code)}]
+            if broken:
+                return broken[-1]
+        return None
 
 
 def read_cells(path: Path) -> list[str]:

@@ -190,6 +190,12 @@ def test_a_cell_that_does_not_parse_is_known_by_its_number(tmp_path):
     assert found.cells[1].syntax_error is not None
     assert found.broken_definition("get_num_correct").number == 2
     assert found.broken_definition("Network") is None
+    # a helper (or a constant) in a broken cell is what breaks the definition that reads it
+    found = nb.extract(tmp_path / "w.ipynb", ["def training_step(n, o, i, l):\n    return helper(i) + K",
+                                              "K = 3", "def helper(x)\n    return x"])
+    assert found.broken_definition("training_step").number == 3
+    found = nb.extract(tmp_path / "w.ipynb", ["def training_step(n, o, i, l):\n    return K", "K = (1"])
+    assert found.broken_definition("training_step").number == 2
 
 
 def test_a_notebook_source_maps_frames_to_cells_and_forgets_what_it_ran(tmp_path):
