@@ -49,7 +49,7 @@ COLAB_ONLY = ("google.colab",)
 _LINE_MAGIC = re.compile(r"^(\s*)[!%]")
 _ASSIGNED_MAGIC = re.compile(r"^(\s*)[\w.\[\], ()*]+=\s*[!%]")
 _HELP = re.compile(r"^(\s*)(\?\??[\w.]+|[\w.]+\?\??)\s*$")
-_DEFINES = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.MULTILINE)
+_DEFINES = re.compile(r"^(?:(?:async\s+)?(?:def|class)\s+(\w+)|(\w+)\s*(?::[^=\n]*)?=[^=])", re.MULTILINE)
 
 
 class NotebookError(ValueError):
@@ -82,30 +82,35 @@ class Extraction:
                 return cell
         return None
 
-    def missing_by_top_level(self, name: str) -> tuple[str, str, int] | None:
-        """(user, missing name, cell) when `name`, or a helper it calls, reads a name only dropped code defines."""
-        seen: set[str] = set()
-        todo = [name]
+    def uses(self, name: str) -> list[tuple[str, str]]:
+        """(user, used) for `name` and every kept definition it reaches: what running it reads."""
+        found, seen, todo = [], set(), [name]
         while todo:
-            user = todo.pop()
+            user = todo.pop(0)
             if user in seen:
                 continue
             seen.add(user)
-            for needed in sorted(self.needs.get(user, ())):
-                if needed in self.defined:
-                    todo.append(needed)
-                elif needed in self.top_level_only:
-                    return user, needed, self.top_level_only[needed]
+            for used in sorted(self.needs.get(user, ())):
+                found.append((user, used))
+                todo.append(used)
+        return found
+
+    def missing_by_top_level(self, name: str) -> tuple[str, str, int] | None:
+        """(user, missing name, cell) when `name`, or a helper it calls, reads a name only dropped code defines."""
+        for user, used in self.uses(name):
+            if used not in self.defined and used in self.top_level_only:
+                return user, used, self.top_level_only[used]
         return None
 
     def broken_definition(self, name: str) -> Cell | None:
-        """The cell that does not parse and seems to define `name` after any kept definition of it."""
-        last_kept = self.defined.get(name, 0)
-        found = None
-        for cell in self.cells:
-            if cell.syntax_error is not None and cell.number > last_kept and name in _DEFINES.findall(cell.code):
-                found = cell
-        return found
+        """The cell that does not parse and seems to define `name`, or a name it reads, after any kept definition of it."""
+        for wanted in [name, *(used for _, used in self.uses(name))]:
+            last_kept = self.defined.get(wanted, 0)
+            broken = [c for c in self.cells if c.syntax_error is not None and c.number > last_kept
+                      and wanted in {a or b for a, b in _DEFINES.findall(c.code)}]
+            if broken:
+                return broken[-1]
+        return None
 
 
 def read_cells(path: Path) -> list[str]:
@@ -151,7 +156,8 @@ def extract(path: Path, sources: list[str] | None = None) -> Extraction:
         if code is not None:
             cell.code = code
             try:
-                tree = ast.parse(code, filename=cell.filename)
+                # Jupyter allows `await` at the top of a cell; such a statement is dropped anyway.
+                tree = compile(code, cell.filename, "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
             except SyntaxError as exc:
                 cell.syntax_error = exc
             else:
@@ -285,18 +291,16 @@ def _binds(node) -> set[str]:
 
 def _note_needs(cell: Cell, needs: dict) -> None:
     """For each def/class the cell keeps: the module-level names its code reads when it runs."""
-    defs = {n.name: n.lineno for n in cell.kept if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    if not defs:
-        return
-    table = symtable.symtable(cell.code, cell.filename, "exec")
-    lines = {}
-    for child in table.get_children():
-        lines.setdefault((child.get_name(), child.get_lineno()), child)
-    for name, lineno in defs.items():
-        # A decorated def's table starts at the def line, not at its decorator.
-        child = next((c for (n, ln), c in lines.items() if n == name and ln >= lineno), None)
-        if child is not None:
-            needs[name] = _globals_read(child)
+    todo = list(cell.kept)
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, (ast.If, ast.Try)):  # `if COLAB: def ...`
+            todo[:0] = [*node.body, *node.orelse, *getattr(node, "finalbody", []),
+                        *(n for h in getattr(node, "handlers", []) for n in h.body)]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            # One definition at a time: names are what matter here, not lines.
+            table = symtable.symtable(ast.unparse(node), cell.filename, "exec")
+            needs[node.name] = _globals_read(table.get_children()[0])
 
 
 def _globals_read(table) -> set[str]:

@@ -176,11 +176,26 @@ def test_an_assignment_from_dropped_code_is_dropped_too(tmp_path):
     assert found.defined == {"k": 1}
 
 
+def test_top_level_await_and_definitions_under_if_are_read(tmp_path):
+    cells = ["import asyncio\nawait asyncio.sleep(0)\nCOLAB = False",
+             "if not COLAB:\n    def training_step(net, opt, images, labels):\n        return model(images)",
+             "model = make()"]
+    found = nb.extract(tmp_path / "w.ipynb", cells)
+    assert all(cell.syntax_error is None for cell in found.cells)
+    assert found.missing_by_top_level("training_step") == ("training_step", "model", 3)
+
+
 def test_a_cell_that_does_not_parse_is_known_by_its_number(tmp_path):
     found = nb.extract(tmp_path / "w.ipynb", ["x = 1", "def get_num_correct(preds, labels)\n    return 0"])
     assert found.cells[1].syntax_error is not None
     assert found.broken_definition("get_num_correct").number == 2
     assert found.broken_definition("Network") is None
+    # a helper (or a constant) in a broken cell is what breaks the definition that reads it
+    found = nb.extract(tmp_path / "w.ipynb", ["def training_step(n, o, i, l):\n    return helper(i) + K",
+                                              "K = 3", "def helper(x)\n    return x"])
+    assert found.broken_definition("training_step").number == 3
+    found = nb.extract(tmp_path / "w.ipynb", ["def training_step(n, o, i, l):\n    return K", "K = (1"])
+    assert found.broken_definition("training_step").number == 2
 
 
 def test_a_notebook_source_maps_frames_to_cells_and_forgets_what_it_ran(tmp_path):
@@ -291,9 +306,10 @@ def test_the_reference_pasted_into_the_exercise_notebook_passes_every_check(pyte
     assert len(run.passed) == len(all_checks())
 
 
-def test_the_stubs_fail_every_check_with_not_implemented(pytester, tmp_path):
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_stubs_fail_every_check_with_not_implemented(pytester, tmp_path, lang):
     path = tmp_path / "exercises.ipynb"
-    path.write_bytes(NOTEBOOKS["en"].read_bytes())
+    path.write_bytes(NOTEBOOKS[lang].read_bytes())
     run = grade(pytester, path, "all")
     assert len(run.failed) == len(run.outcomes) == len(all_checks())
     for check, text in run.texts.items():
