@@ -43,7 +43,7 @@ PURE_CALLS = frozenset({
 # Top-level calls that set the state the definitions then run under, as in the notebook
 # (a notebook that turns gradients off at the top trains nothing, graded or not).
 SETTING_CALLS = frozenset({"torch.set_grad_enabled", "torch.set_default_dtype"})
-# Imports that only exist in Colab: kept, they would fail everywhere else.
+# Imports that only exist in Colab: kept but not run, they would fail everywhere else.
 COLAB_ONLY = ("google.colab",)
 
 _LINE_MAGIC = re.compile(r"^(\s*)[!%]")
@@ -75,12 +75,6 @@ class Extraction:
     defined: dict[str, int] = field(default_factory=dict)  # name -> cell of its last kept binding
     top_level_only: dict[str, int] = field(default_factory=dict)  # name -> cell of dropped code that binds it
     needs: dict[str, set[str]] = field(default_factory=dict)  # def/class name -> globals it reads
-
-    def cell_of(self, filename: str) -> Cell | None:
-        for cell in self.cells:
-            if cell.filename == filename:
-                return cell
-        return None
 
     def uses(self, name: str) -> list[tuple[str, str]]:
         """(user, used) for `name` and every kept definition it reaches: what running it reads."""
