@@ -1,10 +1,12 @@
 """The fcnn-grader command: grade many submissions, render reports, build Gradescope's autograder.
 
-    fcnn-grader grade SUBMISSION_DIR... --out DIR [--jobs N] [--shard K/N]
+    fcnn-grader grade SUBMISSION... --out DIR [--jobs N] [--shard K/N]   (folders or .ipynb notebooks)
     fcnn-grader merge SHARD_DIR... --out DIR
+    fcnn-grader check NOTEBOOK.ipynb
     fcnn-grader report RESULTS.json --html OUT.html
     fcnn-grader classroom RESULTS.json [--github-output]
     fcnn-grader gradescope-bundle --out autograder.zip
+    fcnn-grader init DIR [--notebook] [--lang zh]
 
 Each submission is graded by its own pytest process (``--exercise=all
 --isolate``), which runs the submission's code in a child process of its own.
@@ -61,7 +63,7 @@ class Outcome:
 def _unique_names(dirs: list[Path]) -> list[str]:
     names, seen = [], {}
     for d in dirs:
-        name = d.name or "submission"
+        name = (d.stem if d.suffix == ".ipynb" else d.name) or "submission"  # alice.ipynb -> alice
         seen[name] = seen.get(name, 0) + 1
         names.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
     return names
@@ -70,7 +72,7 @@ def _unique_names(dirs: list[Path]) -> list[str]:
 def _pytest_args(submission: Path, results: Path, args) -> list[str]:
     cmd = [
         sys.executable, "-m", "pytest",
-        "--exercise=all", f"--submission={submission.name}", "--isolate", f"--grade-json={results}",
+        f"--exercise={getattr(args, 'exercise', 'all')}", f"--submission={submission.name}", "--isolate", f"--grade-json={results}",
         # No conftest.py, no cache, no ini of anyone's: only the grader's checks.
         "--noconftest", "-p", "no:cacheprovider", "-o", "addopts=", "-q",
     ]
@@ -208,8 +210,10 @@ def shard_of(names: list[str], k: int, n: int) -> list[str]:
 def cmd_grade(args) -> int:
     dirs = [Path(d) for d in args.submissions]
     for d in dirs:
-        if not d.is_dir():
-            raise CliError(f"{d}: no such directory")
+        if d.suffix == ".ipynb" and not d.is_file():
+            raise CliError(f"{d}: no such notebook")
+        if d.suffix != ".ipynb" and not d.is_dir():
+            raise CliError(f"{d}: no such directory" if not d.is_file() else f"{d}: give a folder or a .ipynb notebook")
     if args.jobs < 1:
         raise CliError("--jobs must be at least 1")
     out = Path(args.out).resolve()
@@ -355,6 +359,24 @@ def cmd_bundle(args) -> int:
     return 0
 
 
+# ----- init ------------------------------------------------------------------------------------
+
+
+def cmd_init(args) -> int:
+    from .course import InitError, init
+
+    try:
+        copied = init(Path(args.dir), notebook=args.notebook, lang=args.lang)
+    except InitError as exc:
+        raise CliError(str(exc)) from None
+    print("copied " + ", ".join(str(p) for p in copied))
+    if args.notebook:
+        print(f"open {copied[0]} in Jupyter (or upload it to Colab) and run its cells from the top")
+    else:
+        print(f"fill in the stubs, then: pytest --exercise=network --submission={args.dir}")
+    return 0
+
+
 # ----- main ------------------------------------------------------------------------------------
 
 
@@ -372,14 +394,42 @@ def _add_option(parser: argparse.ArgumentParser, name: str, **overrides) -> None
     parser.add_argument(f"--{name}", **{k: v for k, v in kwargs.items() if v is not None or k == "default"})
 
 
+def cmd_check(args) -> int:
+    """Grade one saved notebook (or folder) as the instructor will, and say what it earns."""
+    from .contract import parse_exercises
+    from .fresh import grade_file
+
+    path = Path(args.notebook)
+    if not path.exists():
+        raise CliError(f"{args.notebook}: no such file or directory")
+    try:
+        exercises = parse_exercises(args.exercise)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    results, status = grade_file(path.resolve(), exercises, args.lang, args.data_root, args.download, args.device)
+    for test in results.get("tests", []):
+        mark = "PASS" if test.get("status") == "passed" else "FAIL"
+        print(f"{mark:5} {test.get('name', '')}  {number(test.get('score', 0))}/{number(test.get('max_score', 0))}")
+    for test in results.get("tests", []):
+        if test.get("status") != "passed" and test.get("output"):
+            print(f"\n{test.get('name', '')}\n{test['output']}")
+    print(f"\n{results.get('output', '')}")
+    if status != "graded":
+        print(f"fcnn-grader: grading {status}", file=sys.stderr)
+        return 2
+    return 0 if all(t.get("status") == "passed" for t in results.get("tests", [])) and results.get("tests") else 1
+
+
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fcnn-grader", description="Grade the FashionMNIST CNN training exercises.")
     parser.add_argument("--version", action="version", version=f"fcnn-grader {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    grade = sub.add_parser("grade", help="grade submission folders, each in its own process")
-    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION_DIR",
-                       help="folders holding " + ", ".join(ex.file for ex in EXERCISES.values()))
+    grade = sub.add_parser("grade", help="grade submission folders and notebooks, each in its own process")
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                       help="folders holding " + ", ".join(ex.file for ex in EXERCISES.values()) + ", or .ipynb notebooks")
     grade.add_argument("--out", required=True, help="where results.json, report.html and grades.csv go")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     grade.add_argument("--shard", metavar="K/N", help="grade only shard K of N (every N-th submission by name); "
@@ -394,6 +444,13 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("shards", nargs="+", metavar="SHARD_DIR")
     merge.add_argument("--out", required=True, help="where the joined grades.csv and submission folders go")
     merge.set_defaults(func=cmd_merge)
+
+    check = sub.add_parser("check", help="grade one saved notebook (or folder) in a fresh process, as the instructor will")
+    check.add_argument("notebook", metavar="NOTEBOOK.ipynb")
+    check.add_argument("--exercise", default="all", help="exercise, comma list or all (default)")
+    for name in ("lang", "device", "data-root", "download"):
+        _add_option(check, name)
+    check.set_defaults(func=cmd_check)
 
     report = sub.add_parser("report", help="render a results.json as one self-contained HTML page")
     report.add_argument("results", metavar="RESULTS.json")
@@ -414,6 +471,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_option(bundle, "rubric", help="TOML rubric to ship with the autograder")
     _add_option(bundle, "lang", default="en", help="language of the feedback (default: en)")
     bundle.set_defaults(func=cmd_bundle)
+
+    start = sub.add_parser("init", help="copy the exercises (the .py stubs, or the notebook) into DIR")
+    start.add_argument("dir", metavar="DIR")
+    start.add_argument("--notebook", action="store_true", help="the exercise notebook instead of the .py stubs")
+    start.add_argument("--lang", default="en", choices=("en", "zh"), help="language of the notebook (default en)")
+    start.set_defaults(func=cmd_init)
     return parser
 
 

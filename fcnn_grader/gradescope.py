@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from .results import Run
+from .contract import EXERCISES
 
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once, as root, when Gradescope builds the autograder image.
@@ -32,8 +33,8 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --upgrade pip
 # CPU wheels: Gradescope has no GPU, and they are a tenth of the size.
 /autograder/venv/bin/pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu
-# The grader's wheel: its dependencies are those of pyproject.toml.
-/autograder/venv/bin/pip install /autograder/source/{wheel}
+# The grader's wheel: its dependencies are those of pyproject.toml (with the notebook extra, for .ipynb).
+/autograder/venv/bin/pip install "/autograder/source/{wheel}[notebook]"
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
     /autograder/venv/bin/python -c "import torchvision; [torchvision.datasets.FashionMNIST('/autograder/source/data', train=t, download=True) for t in (True, False)]"
 fi
@@ -51,10 +52,25 @@ mkdir -p "$root/results"
 work="$(mktemp -d)"
 rubric=()
 [ -f "$source_dir/rubric.toml" ] && rubric=(--rubric "$source_dir/rubric.toml")
-"$grader" grade "$root/submission" --out "$work" --jobs 1 --lang {lang} "${{rubric[@]}}"
-if [ -s "$work/submission/results.json" ]; then
-    cp "$work/submission/results.json" "$root/results/results.json"
-    cp "$work/submission/report.html" "$root/results/report.html" 2>/dev/null || true
+# A notebook is graded when the submission holds one .ipynb and none of the contract's .py files.
+target="$root/submission"
+name=submission
+shopt -s nullglob
+notebooks=("$root"/submission/*.ipynb)
+contract=({contract})
+if [ ${{#contract[@]}} -eq 0 ] && [ ${{#notebooks[@]}} -gt 1 ]; then
+    printf '%s\\n' "fcnn-grader: error: the submission holds ${{#notebooks[@]}} notebooks (${{notebooks[*]##*/}}): hand in one .ipynb" >&2
+    target=""
+elif [ ${{#contract[@]}} -eq 0 ] && [ ${{#notebooks[@]}} -eq 1 ]; then
+    target="${{notebooks[0]}}"
+    name="$(basename "$target" .ipynb)"
+fi
+[ -n "$target" ] && "$grader" grade "$target" --out "$work" --jobs 1 --lang {lang} "${{rubric[@]}}"
+if [ -s "$work/$name/results.json" ]; then
+    cp "$work/$name/results.json" "$root/results/results.json"
+    cp "$work/$name/report.html" "$root/results/report.html" 2>/dev/null || true
+elif [ -z "$target" ]; then
+    printf '%s\\n' '{{"score": 0, "output": "The submission holds several notebooks: hand in exactly one .ipynb file.", "tests": []}}' > "$root/results/results.json"
 else
     printf '%s\\n' {fallback} > "$root/results/results.json"
 fi
@@ -101,10 +117,12 @@ def build_bundle(out: Path, rubric: Path | None = None, lang: str = "en") -> Non
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fcnn-bundle-") as tmp:
         wheel = build_wheel(Path(tmp))
+        # Globs ([.]), so that nullglob leaves out the files that are not there.
+        contract = " ".join(f'"$root"/submission/{ex.file[:-3]}[.]py' for ex in EXERCISES.values())
         fallback = shlex.quote(json.dumps(FALLBACK.to_json(), ensure_ascii=False))
         scripts = {
             "setup.sh": SETUP_SH.format(wheel=wheel.name),
-            "run_autograder": RUN_AUTOGRADER.format(lang=lang, fallback=fallback),
+            "run_autograder": RUN_AUTOGRADER.format(lang=lang, fallback=fallback, contract=contract),
         }
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
             for name, text in scripts.items():

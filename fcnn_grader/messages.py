@@ -487,6 +487,13 @@ _M: dict[str, tuple[str, str]] = {
         "The grader cannot load its weights into your network because its parameters differ: see network::parameters.",
         "评分器无法把权重加载到你的网络中，因为参数不同：请先看 network::parameters。",
     ),
+    "error.top_level_name": (
+        "{user} uses `{name}`, defined only by top-level code in cell {cell} of {file}, which the grader does not run: "
+        "pass it in as an argument, or make it inside the function",
+        "{user} 使用了 `{name}`，而它只由 {file} 第 {cell} 个代码单元格中的顶层代码定义，评分器不会运行这些代码："
+        "请把它作为参数传入，或在函数内部创建它",
+    ),
+    "error.bad_notebook": ("cannot read the notebook: {detail}", "无法读取 notebook：{detail}"),
     "error.exception": ("Your code raised {type} in {where}.", "你的代码在 {where} 中抛出了 {type}。"),
     "error.at_import": ("Importing your code raised {type} in {where}.", "导入你的代码时在 {where} 中抛出了 {type}。"),
     "error.in_context": ("{error} ({context})", "{error}（{context}）"),
@@ -496,6 +503,38 @@ _M: dict[str, tuple[str, str]] = {
     "error.crash": ("crashed with {signal} in {call}", "在 {call} 中崩溃（{signal}）"),
     "error.output": ("stopped: printed more than {limit} in {call}", "已停止：{call} 输出超过 {limit}"),
     "error.protocol": ("your code broke the grader's connection in {call}: {detail}", "你的代码在 {call} 中破坏了与评分器的连接：{detail}"),
+    # ----- in the notebook kernel (kernel.py, fresh.py) -----
+    "kernel.score": ("fcnn-grader {exercises}: {score} / {possible}", "fcnn-grader {exercises}：{score} / {possible}"),
+    "kernel.skipped": ("skipped", "已跳过"),
+    "kernel.grader_error": ("grader error", "评分器出错"),
+    "kernel.skipped_because": ("{n} check(s) skipped: {why}", "{n} 项检查已跳过：{why}"),
+    "fresh.title": ("Fresh re-check of the saved notebook {file}", "对已保存的笔记本 {file} 重新检查（全新进程）"),
+    "fresh.same": (
+        "Graded from the file in a fresh process, as the instructor will: the same verdicts as this kernel.",
+        "在全新进程中从文件评分（与教师评分方式相同）：结论与本内核一致。",
+    ),
+    "fresh.differs": (
+        "Graded from the file in a fresh process, as the instructor will, {n} check(s) differ from this kernel: "
+        "the kernel holds state the saved notebook does not (a cell run and then edited or deleted, "
+        "an unsaved change, cells run out of order). Save, restart the kernel and run all cells.",
+        "在全新进程中从文件评分（与教师评分方式相同），有 {n} 项检查与本内核的结论不同：内核中有已保存笔记本里没有的状态"
+        "（运行后又修改或删除的单元格、未保存的修改、乱序运行的单元格）。请保存，重启内核并运行全部单元格。",
+    ),
+    "fresh.row": ("{check}: this kernel {live}, the saved notebook {fresh}", "{check}：本内核 {live}，已保存的笔记本 {fresh}"),
+    "fresh.not_checked": ("not checked", "未检查"),
+    "fresh.score": ("Score of the saved notebook: {score} / {possible}", "已保存笔记本的得分：{score} / {possible}"),
+    "fresh.no_file_colab": (
+        "Colab keeps no notebook file next to the kernel: download it (File > Download > Download .ipynb), "
+        "then run fcnn-grader check work.ipynb, or upload it and use %fcnn_check all --fresh=PATH.",
+        "Colab 的内核旁没有笔记本文件：请下载它（文件 > 下载 > 下载 .ipynb），然后运行 fcnn-grader check work.ipynb，"
+        "或者上传它并使用 %fcnn_check all --fresh=路径。",
+    ),
+    "fresh.no_file": (
+        "Cannot tell which file this notebook is saved in: give it, as in %fcnn_check all --fresh=work.ipynb.",
+        "无法确定这个笔记本保存在哪个文件中：请指定，例如 %fcnn_check all --fresh=work.ipynb。",
+    ),
+    "fresh.missing": ("--fresh={path}: no such notebook file", "--fresh={path}：没有这个笔记本文件"),
+    "fresh.crashed": ("Grading the saved notebook did not finish ({status}).", "对已保存笔记本的评分没有完成（{status}）。"),
 }
 
 MESSAGES: dict[str, dict[str, str]] = {key: {"en": en, "zh": zh} for key, (en, zh) in _M.items()}

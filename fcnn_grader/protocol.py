@@ -34,6 +34,8 @@ Kind = Literal[
     "crash",  # params: call, signal
     "output",  # params: call, limit
     "protocol",  # the child answered nonsense or did not start; params: call, detail
+    "top_level_name",  # a notebook's definition reads a name only its dropped top-level code makes; params: user, name, cell, file
+    "bad_notebook",  # the .ipynb cannot be read; params: detail
 ]
 KINDS: tuple[str, ...] = Kind.__args__
 # Kinds with a traceback of the student's own frames (see feedback.error_lines).

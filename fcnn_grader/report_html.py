@@ -222,9 +222,9 @@ def _training(run: Run, say) -> dict:
         if seconds is not None:
             caption.append(say("html.train_time", seconds=f"{seconds:.1f}"))
         # The alt texts stay English, like the plots they describe.
-        loss_curve = _figure(_loss_curve_png(losses), "loss curve", " ".join(caption))
+        loss_curve = _figure(loss_curve_png(losses), "loss curve", " ".join(caption))
     if matrix is not None:
-        confusion = _figure(_confusion_png(matrix, accuracy), "confusion matrix", say("html.confusion_caption"))
+        confusion = _figure(confusion_png(matrix, accuracy), "confusion matrix", say("html.confusion_caption"))
     return {"loss_curve": loss_curve, "confusion": confusion}
 
 
@@ -291,7 +291,7 @@ def _png(figure) -> tuple[str, int, int]:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), width, height
 
 
-def _loss_curve_png(losses: list[float]) -> tuple[str, int, int]:
+def loss_curve_png(losses: list[float]) -> tuple[str, int, int]:
     import numpy as np
 
     y = np.array(losses, dtype=float)
@@ -314,7 +314,7 @@ def _loss_curve_png(losses: list[float]) -> tuple[str, int, int]:
     return _png(figure)
 
 
-def _confusion_png(matrix: list[list[float]], accuracy: float | None) -> tuple[str, int, int]:
+def confusion_png(matrix: list[list[float]], accuracy: float | None) -> tuple[str, int, int]:
     import numpy as np
     from matplotlib.colors import PowerNorm
 

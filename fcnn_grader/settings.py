@@ -40,7 +40,8 @@ OPTIONS = (
            "training_step, training_loop, all, or a comma list", "NAME"),
     Option("impl", "fcnn_impl", "which implementation to check: exercises (default) or reference, "
            "found in the rootdir", "NAME", IMPLS),
-    Option("submission", "fcnn_submission", "check the contract's files in DIR instead of --impl", "DIR"),
+    Option("submission", "fcnn_submission", "check the contract's files in DIR, or the definitions in a "
+           ".ipynb notebook, instead of --impl", "PATH"),
     Option("device", "fcnn_device", "auto (CUDA when available, the default), cpu or cuda", "DEVICE", DEVICES),
     Option("data-root", "fcnn_data_root", "folder with FashionMNIST (torchvision layout, or the four "
            ".gz files); default: $FCNN_DATA_ROOT, then Debian's dataset-fashion-mnist", "DIR"),
@@ -164,11 +165,13 @@ def locale_lang(environ=None) -> str:
 
 
 def _display(path: Path, invocation_dir: Path) -> str:
-    try:
-        rel = path.relative_to(invocation_dir.resolve())
+    for base in (Path(os.path.abspath(invocation_dir)), invocation_dir.resolve()):
+        try:
+            rel = path.relative_to(base)
+        except ValueError:
+            continue
         return rel.as_posix() if str(rel) != "." else "."
-    except ValueError:
-        return str(path)
+    return str(path)
 
 
 def resolve_device(requested: str) -> str:
@@ -208,14 +211,31 @@ def build_settings(
     else:
         path = rootdir / impl
         label = f"--impl={impl}"
+    shown = Path(os.path.abspath(path))  # a symlinked folder is shown by the name it was given
     path = path.resolve()
-    if not path.is_dir():
+    notebook = impl is None and path.suffix == ".ipynb"
+    if notebook and not path.is_file():
+        raise ValueError(f"{label}: no such notebook {path}")
+    if not notebook and not path.is_dir():
+        if path.is_file():
+            raise ValueError(f"{label}: {path} is a file: give a folder of .py files or a .ipynb notebook")
         where = f" (rootdir is {rootdir})" if impl else ""
         raise ValueError(f"{label}: no such directory {path}{where}")
 
     isolate = bool(values.get("isolate"))
     # A grading run (results file, or a child) reports missing files as failed checks instead.
-    if not (values.get("grade_json") or isolate):
+    strict_files = not (values.get("grade_json") or isolate)
+    if notebook:
+        # Missing definitions are the checks' business ("work.ipynb defines no Network");
+        # a file that is not a notebook at all is one line here.
+        from .notebook import NotebookError, read_cells
+
+        if strict_files:
+            try:
+                read_cells(path)
+            except NotebookError as exc:
+                raise ValueError(f"{label}: {exc}") from None
+    elif strict_files:
         for name in exercises:
             file = path / EXERCISES[name].file
             if not file.is_file():
@@ -246,7 +266,7 @@ def build_settings(
     return Settings(
         exercises=exercises,
         submission=path,
-        display=_display(path, invocation_dir),
+        display=_display(shown, invocation_dir),
         impl=impl,
         device=requested,  # resolved by finish_settings
         device_requested=requested,

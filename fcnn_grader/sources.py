@@ -16,10 +16,13 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import linecache
+import re
 import sys
+import types
 from pathlib import Path
 from typing import Protocol
 
+from . import notebook
 from .contract import MODULE_NAMES
 from .protocol import StudentCodeError, error_record
 
@@ -164,8 +167,164 @@ class FolderSource(BaseSource):
         super().close()
 
 
+class NotebookSource(BaseSource):
+    """A .ipynb file: the contract's names, taken from its code cells (see notebook.py).
+
+    Every module of the contract comes from the one namespace the notebook's kept
+    code makes, run once, cell by cell, on first use. A contract name defined in a
+    cell that does not parse, or that reads a name only dropped top-level code
+    makes, fails the modules that need it, with its cell.
+    """
+
+    kind = "notebook"
+    MODULE = "__fcnn_notebook__"  # the namespace's name: classes defined in it say so
+
+    def __init__(self, path: str | Path, display: str):
+        super().__init__(display)
+        self.path = Path(path).resolve()
+        self._prefix = f"{self.path}#cell-"  # notebook.extract names each cell's code so
+        self._extraction = None
+        self._namespace = None  # the module, or the error record of its failure
+
+    @classmethod
+    def accepts(cls, path: Path) -> bool:
+        return path.suffix == ".ipynb" and path.is_file()
+
+    def spec(self) -> dict:
+        return {"kind": self.kind, "path": str(self.path), "display": self.display}
+
+    def owns(self, filename: str) -> bool:
+        return bool(filename) and filename.startswith(self._prefix)
+
+    def locate(self, filename: str, lineno: int) -> dict:
+        code = linecache.getline(filename, lineno).strip() if lineno else ""
+        return {"file": self.display, "line": lineno, "cell": int(filename[len(self._prefix):]), "code": code}
+
+    def file_of(self, name: str) -> str:
+        return self.display
+
+    def _load(self, name: str):
+        module = self._notebook()
+        for wanted in notebook.contract_names(name):
+            broken = self._extraction.broken_definition(wanted)
+            if broken is not None:
+                if self.caller is None:
+                    from .calling import Caller
+
+                    self.caller = Caller(self)
+                raise StudentCodeError({**self.caller.error_record(broken.syntax_error), "at_import": True})
+            problem = self._extraction.missing_by_top_level(wanted)
+            if problem is not None:
+                user, missing, cell = problem
+                raise StudentCodeError(error_record("top_level_name", f"{self.display}::{user}", user=user,
+                                                    name=missing, cell=cell, file=self.display))
+        return module
+
+    def _notebook(self):
+        """The namespace of the kept code, run on first use (a failure stays a failure)."""
+        if isinstance(self._namespace, dict):
+            raise StudentCodeError(self._namespace)
+        if self._namespace is not None:
+            return self._namespace
+        try:
+            self._extraction = notebook.extract(self.path)
+        except notebook.NotebookError as exc:
+            self._namespace = error_record("bad_notebook", self.display, detail=str(exc))
+            raise StudentCodeError(self._namespace) from None
+        notebook.register_lines(self._extraction)
+        module = types.ModuleType(self.MODULE)
+        module.__file__ = str(self.path)
+        sys.modules[self.MODULE] = module
+        try:
+            self._run(notebook.run_kept, self._extraction, module.__dict__, where=self.display)
+        except StudentCodeError as exc:
+            self._namespace = exc.record
+            raise
+        self._namespace = module
+        return module
+
+    def close(self) -> None:
+        if self._extraction is not None:
+            notebook.forget_lines(self._extraction)
+        if isinstance(self._namespace, types.ModuleType) and sys.modules.get(self.MODULE) is self._namespace:
+            del sys.modules[self.MODULE]
+        self._namespace = None
+        super().close()
+
+
+class _Names:
+    """Module-like access to a live namespace: getattr reads the dict as it is now."""
+
+    def __init__(self, namespace: dict):
+        self.__dict__["_ns"] = namespace
+
+    def __getattr__(self, name):
+        try:
+            return self._ns[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+_IPYTHON_INPUT = re.compile(r"^<ipython-input-(\d+)-[0-9a-f]+>$")  # IPython 7 (Colab) names a cell's code so
+_IPYKERNEL_CELL = re.compile(r"ipykernel_\d+[/\\][^/\\]+\.py$")  # ipykernel 6+: /tmp/ipykernel_PID/HASH.py
+
+
+class NamespaceSource(BaseSource):
+    """The definitions in a running kernel (``%fcnn_check``, kernel.py); nothing is imported.
+
+    Every module name reads the same namespace: in a notebook ``Network`` and
+    ``training_step`` live side by side. Code is the student's when a cell
+    compiled it; a frame names the cell by its execution count, ``Cell In[5]``,
+    as IPython's own tracebacks do (so ``cell`` stays None: the file names it).
+    A live namespace cannot be rebuilt in a child process: it has no spec.
+    """
+
+    kind = "namespace"
+
+    def __init__(self, namespace: dict, ip=None, display: str = "notebook"):
+        # Not BaseSource.__init__: the kernel's sys.modules are the student's, left alone.
+        self.display = display
+        self.caller = None
+        self._modules = {}
+        self._saved_modules = {}
+        self.namespace = namespace
+        self._names = _Names(namespace)
+        self._ip = ip
+
+    @classmethod
+    def accepts(cls, path: Path) -> bool:
+        return False  # never a path
+
+    def _load(self, name: str):
+        return self._names
+
+    def _execution_count(self, filename: str) -> int | None:
+        # IPython 8+ keeps {code name: execution count}; IPython 7 puts the count in the name.
+        number = getattr(getattr(self._ip, "compile", None), "_filename_map", {}).get(filename)
+        if number is not None:
+            return number
+        match = _IPYTHON_INPUT.match(filename or "")
+        return int(match.group(1)) if match else None
+
+    def owns(self, filename: str) -> bool:
+        if not filename:
+            return False
+        return self._execution_count(filename) is not None or bool(_IPYKERNEL_CELL.search(filename))
+
+    def locate(self, filename: str, lineno: int) -> dict:
+        count = self._execution_count(filename)
+        code = linecache.getline(filename, lineno).strip() if lineno else ""
+        return {"file": f"Cell In[{count}]" if count is not None else self.display, "line": lineno, "cell": None, "code": code}
+
+    def file_of(self, name: str) -> str:
+        return self.display  # "notebook defines no training_step"
+
+    def spec(self) -> dict:
+        raise TypeError("a live kernel's namespace cannot be isolated: grade the saved notebook (%fcnn_check --fresh)")
+
+
 # A spec's kind -> the class that rebuilds it. Adding a source: one class, one row.
-SOURCES: dict[str, type] = {"folder": FolderSource}
+SOURCES: dict[str, type] = {"folder": FolderSource, "notebook": NotebookSource, "namespace": NamespaceSource}
 
 
 def from_spec(spec: dict):
@@ -177,12 +336,12 @@ def from_spec(spec: dict):
 
 
 def kind_for(path: str | Path) -> str:
-    """The kind of source a path is (a directory -> folder)."""
+    """The kind of source a path is (a directory -> folder, a .ipynb file -> notebook)."""
     path = Path(path)
     for kind, cls in SOURCES.items():
         if cls.accepts(path):
             return kind
-    raise ValueError(f"{path}: not a submission (a folder of the contract's files)")
+    raise ValueError(f"{path}: not a submission (a folder of the contract's files, or a .ipynb notebook)")
 
 
 def spec_for(path: str | Path, display: str) -> dict:

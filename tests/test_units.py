@@ -338,7 +338,8 @@ def test_one_error_record_shape():
 
     shapes = set()
     for kind in KINDS:
-        record = error_record(kind, "sub/x.py", call="f", seconds="1", limit="1 GiB", signal="SIGSEGV", detail="d", file="sub/x.py", name="f", type="int")
+        record = error_record(kind, "sub/x.py", call="f", seconds="1", limit="1 GiB", signal="SIGSEGV", detail="d", file="sub/x.py", name="f", type="int",
+                              user="g", cell=3)
         shapes.add(tuple(sorted(record)))
         assert failure_from_error(record).text()  # every kind has its words
     assert len(shapes) == 1
