@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import wire
+from . import sandbox, wire
 from .settings import format_size
 
 STARTUP_TIMEOUT = 120.0  # importing torch on a slow, busy machine
@@ -125,6 +125,8 @@ class IsolatedRunner:
         self.subreaper = _set_subreaper()
         self.threads = int(os.environ.get("FCNN_CHILD_THREADS", "0")) or None
         self.prefetch: tuple[_Child, float] | None = None
+        self.sandbox: dict | None = None  # sandbox.plan, made with the first child
+        self.sandbox_report: dict | None = None  # which layers held, from the child's greeting
 
     # ----- the child's life ----------------------------------------------------------------
 
@@ -137,6 +139,7 @@ class IsolatedRunner:
             PYTHONHASHSEED="0",
             PYTHONDONTWRITEBYTECODE="1",
             PYTHONUNBUFFERED="1",
+            **sandbox.environment(self.sandbox),
         )
         return env
 
@@ -146,6 +149,8 @@ class IsolatedRunner:
         responses_r, responses_w = os.pipe()
         output = self.workdir / "output.txt"
         limits = self.limits
+        if self.sandbox is None and getattr(self.settings, "sandbox", "off") != "off":
+            self.sandbox = sandbox.plan(self.settings, self.workdir)
         config = {
             "requests": requests_r,
             "responses": responses_w,
@@ -158,6 +163,7 @@ class IsolatedRunner:
             "memory": limits.memory if _may_limit_data(self.device) else None,
             "cpu_seconds": int(limits.epoch_timeout + 40 * limits.timeout) * 2,
             "prefetch": prefetch,
+            "sandbox": self.sandbox,
         }
         with open(output, "ab") as out:
             self.output_offset = out.tell()
@@ -180,6 +186,7 @@ class IsolatedRunner:
             hello = wire.receive(child.responses, STARTUP_TIMEOUT)
             if not (isinstance(hello, dict) and hello.get("ready")):
                 raise wire.WireError("no greeting")
+            self.sandbox_report = hello.get("sandbox")
         except (wire.WireClosed, wire.WireTimeout, wire.WireError):
             self._kill(child)
             raise RuntimeError(f"the grader's child process did not start:\n{self._tail(child.output)}") from None
@@ -200,6 +207,7 @@ class IsolatedRunner:
         with contextlib.suppress(ProcessLookupError):
             child.proc.kill()
         child.proc.wait()
+        sandbox.kill_all(self.sandbox)  # all its user's processes: daemons and floods, wherever they hid
         for fd in (child.requests, child.responses):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -222,7 +230,9 @@ class IsolatedRunner:
                     os.waitpid(pid, 0)
 
     def _is_ours(self, pid: int) -> bool:
-        """A stray started from the child's private folder (not some other child of pytest)."""
+        """A stray of the child's user or started from its private folder (not some other child of pytest)."""
+        if sandbox.owns(self.sandbox, pid):
+            return True
         try:
             return os.readlink(f"/proc/{pid}/cwd").startswith(str(self.workdir))
         except OSError:

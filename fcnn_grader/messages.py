@@ -399,6 +399,7 @@ _M: dict[str, tuple[str, str]] = {
     "html.grader": ("Grader", "评分器"),
     "html.device": ("Device", "设备"),
     "html.duration": ("Grading time", "评分用时"),
+    "html.sandbox": ("Sandbox", "沙箱"),
     "html.seconds": ("{seconds} s", "{seconds} 秒"),
     "html.total": ("Total score", "总分"),
     "html.banner.crashed": (

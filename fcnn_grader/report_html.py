@@ -82,6 +82,9 @@ class _Report:
             (T("html.device"), _esc(self.extra.get("device")) or unknown),
             (T("html.duration"), self.say(T("html.seconds", seconds=_num(self.results.get("execution_time", "?"))))),
         ]
+        sandbox = _dict(self.extra.get("sandbox"))
+        if sandbox.get("summary"):  # which layers confined the submission's code (README, "Isolation")
+            meta.append((T("html.sandbox"), _esc(sandbox.get("summary"))))
         items = "".join(f"<div><dt>{self.say(label)}</dt><dd>{value}</dd></div>" for label, value in meta)
         out = ["<header>", f"<h1>{self.title}</h1>", f'<dl class="meta">{items}</dl>', self.banner()]
         score, possible = _number(self.results.get("score")) or 0.0, self.possible()

@@ -178,6 +178,11 @@ class GradeReporter:
                 "checks": extra_checks,
             },
         }
+        if self.settings.isolate:
+            from .sandbox import summary
+
+            report = self.grading.sandbox_report() if self.grading is not None else None
+            data["extra_data"]["sandbox"] = {"mode": self.settings.sandbox, "summary": summary(report), "layers": report or {}}
         accuracy = extra_checks.get("training_loop::accuracy", {})
         if "accuracy" in accuracy:
             data["leaderboard"] = [

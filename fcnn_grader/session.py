@@ -25,6 +25,7 @@ class GradingSession:
         self._prepared = False
         self._memo: dict = {}
         self._prefetch = None
+        self._sandbox: dict | None = None
 
     def prepare_torch(self) -> None:
         """Settings that make results the same on every run (once per process)."""
@@ -113,6 +114,14 @@ class GradingSession:
             self._prefetch.close()
             self._prefetch = None
 
+    def sandbox_report(self) -> dict | None:
+        """Which sandbox layers held in the submission's child (None when it ran in-process or none greeted)."""
+        for runner in (self._runner, self._prefetch):
+            report = getattr(runner, "sandbox_report", None)
+            if report is not None:
+                self._sandbox = report  # kept after close: the results are written after the children go
+        return self._sandbox
+
     def memo(self, key, compute):
         """compute() once per run: checks that look at the same student call share it."""
         if key not in self._memo:
@@ -120,6 +129,7 @@ class GradingSession:
         return self._memo[key]
 
     def close(self) -> None:
+        self.sandbox_report()
         self.cancel_prefetch()
         if self._runner is not None:
             self._runner.close()
