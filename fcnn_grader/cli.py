@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .contract import EXERCISES
+from .contract import EXERCISES, parse_exercises
 from .reporter import number, write_json_atomic
 
 ENV_DROP = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH", "PYTHONSTARTUP")
@@ -60,12 +60,13 @@ def _unique_names(dirs: list[Path]) -> list[str]:
 def _pytest_args(submission: Path, results: Path, args) -> list[str]:
     cmd = [
         sys.executable, "-m", "pytest",
-        "--exercise=all", f"--submission={submission.name}", "--isolate", f"--grade-json={results}",
+        f"--exercise={args.exercise}", f"--submission={submission.name}", "--isolate", f"--grade-json={results}",
         # No conftest.py, no cache, no ini of anyone's: only the grader's checks.
         "--noconftest", "-p", "no:cacheprovider", "-o", "addopts=", "-q",
         f"--lang={args.lang}", f"--device={args.device}",
         f"--call-timeout={args.call_timeout}", f"--epoch-timeout={args.epoch_timeout}",
         f"--memory-limit={args.memory_limit}", f"--output-limit={args.output_limit}",
+        f"--sandbox={args.sandbox}", f"--sandbox-user={args.sandbox_user}",
     ]
     if args.rubric:
         cmd.append(f"--rubric={Path(args.rubric).resolve()}")
@@ -114,9 +115,11 @@ def grade_one(submission: Path, name: str, out: Path, args, threads: int) -> Out
                 proc.wait(timeout=args.submission_timeout)
             except subprocess.TimeoutExpired:
                 status = "timed out"
-                # Ctrl-C first: pytest then stops the submission's child and writes its results.
+                # Ctrl-C first: pytest then stops the submission's child and writes its results
+                # (woken first, in case something stopped it with SIGSTOP).
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGINT)
+                    os.killpg(proc.pid, signal.SIGCONT)
                 try:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
@@ -183,6 +186,17 @@ def cmd_grade(args) -> int:
             raise CliError(f"{d}: no such directory")
     if args.jobs < 1:
         raise CliError("--jobs must be at least 1")
+    try:
+        parse_exercises(args.exercise)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.sandbox_user != "auto" and os.name == "posix":
+        from .sandbox import resolve_user
+
+        try:
+            resolve_user(args.sandbox_user)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     names = _unique_names(dirs)
@@ -286,6 +300,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", required=True, help="where results.json, report.html and grades.csv go")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     grade.add_argument("--rubric", help="TOML file with points and visibility per check")
+    grade.add_argument("--exercise", default="all", metavar="NAME",
+                       help="the exercises to grade, as pytest --exercise takes them (default all)")
     grade.add_argument("--lang", default="en", choices=("en", "zh"))
     grade.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     grade.add_argument("--data-root", help="FashionMNIST folder (default: as pytest --exercise finds it)")
@@ -294,6 +310,11 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--epoch-timeout", type=float, default=Limits.epoch_timeout, help="seconds for the one-epoch call")
     grade.add_argument("--memory-limit", default="3GiB")
     grade.add_argument("--output-limit", default="10MiB")
+    grade.add_argument("--sandbox", default="auto", choices=("auto", "off"),
+                       help="confine each submission's child: its own user (as root), Landlock, no network, "
+                            "a process limit (auto, the default), or off: a child process with limits only")
+    grade.add_argument("--sandbox-user", default="auto", metavar="USER",
+                       help="as root, the user children run as: auto (a uid of its own per child), a name or a uid")
     grade.add_argument("--submission-timeout", type=float, default=None,
                        help="seconds for a whole submission before it is stopped (default: from the other limits)")
     grade.set_defaults(func=cmd_grade)
