@@ -166,13 +166,13 @@ def test_hostile_submissions_in_a_batch_are_contained(tmp_path, listener):
 
 
 @needs_sandbox
-def test_without_the_sandbox_the_same_attacks_get_through(tmp_path, listener):
+def test_without_the_sandbox_the_same_attacks_get_through(tmp_path):
     # The other side of the test above: the cheats' instruments are real, and the sandbox is what stops them.
+    # (Not TCP: as root, today's isolation already gives the child a network namespace of its own.)
     token = uuid.uuid4().hex[:8]
     batch = tmp_path / "batch"
-    cheats = ("writes_output", "reads_rubric", "tcp_connect")
+    cheats = ("writes_output", "reads_rubric")
     folders = [_folder(batch, f"{cheat}-{token}", cheat) for cheat in cheats]
-    (batch / f"tcp_connect-{token}" / "port.txt").write_text(str(listener.getsockname()[1]))
     secret = f"SECRET-{token}"
     rubric = tmp_path / "rubric.toml"
     rubric.write_text(f"# {secret}\n[defaults]\nvisibility = \"visible\"\n")
@@ -186,7 +186,6 @@ def test_without_the_sandbox_the_same_attacks_get_through(tmp_path, listener):
         assert results["extra_data"]["sandbox"]["summary"].startswith("off")
         assert results["score"] < 1000  # the grader's own files, written last, whatever was planted
     assert secret in _everything_under(out)  # the leak the sandbox prevents
-    assert _connections(listener) == 1
 
 
 @needs_sandbox
