@@ -26,6 +26,8 @@ python3 -m venv /autograder/venv
 # CPU wheels: Gradescope has no GPU, and they are a tenth of the size.
 /autograder/venv/bin/pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu
 /autograder/venv/bin/pip install /autograder/source/fcnn-grader
+# The user the submission's code runs as (the grader runs as root and drops to it; README "Isolation").
+id -u fcnn-student >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin fcnn-student
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
     /autograder/venv/bin/python -c "import torchvision; [torchvision.datasets.FashionMNIST('/autograder/source/data', train=t, download=True) for t in (True, False)]"
 fi
@@ -43,7 +45,9 @@ mkdir -p "$root/results"
 work="$(mktemp -d)"
 rubric=()
 [ -f "$source_dir/rubric.toml" ] && rubric=(--rubric "$source_dir/rubric.toml")
-"$grader" grade "$root/submission" --out "$work" --jobs 1 --lang {lang} "${{rubric[@]}}"
+sandbox=()  # setup.sh's dedicated user, where it exists (as root; elsewhere the grader says what applies)
+[ "$(id -u)" = 0 ] && id -u fcnn-student >/dev/null 2>&1 && sandbox=(--sandbox-user fcnn-student)
+"$grader" grade "$root/submission" --out "$work" --jobs 1 --lang {lang} "${{rubric[@]}}" "${{sandbox[@]}}"
 if [ -s "$work/submission/results.json" ]; then
     cp "$work/submission/results.json" "$root/results/results.json"
     cp "$work/submission/report.html" "$root/results/report.html" 2>/dev/null || true

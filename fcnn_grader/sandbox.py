@@ -154,6 +154,7 @@ def plan(settings, workdir: Path) -> dict | None:
         if any(_inside(Path(w), Path(block)) for w in writes) or block == "/":
             result["why_no_user"] = f"{name} cannot enter {block}, which holds the private folder"
     result["reveal"] = reveal
+    _share_data(uid, gid)
     # The private folders are the user's; the folder above stays the grader's (its output file lives there).
     os.chmod(workdir, 0o711)
     for folder in writes:
@@ -161,6 +162,16 @@ def plan(settings, workdir: Path) -> dict | None:
             for entry in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
                 os.lchown(entry, uid, gid)
     return result
+
+
+def _share_data(uid: int, gid: int) -> None:
+    """The grader's own unpacked FashionMNIST, made readable by the user (older caches were 0600)."""
+    from . import data
+
+    for file in data.cache_dir().glob("**/FashionMNIST/raw/*"):
+        with contextlib.suppress(OSError):
+            if file.is_file() and file.stat().st_uid == os.geteuid() and not _searchable(file, uid, gid, 4):
+                file.chmod(0o644)
 
 
 def _gpu_devices() -> list[str]:
