@@ -179,6 +179,7 @@ class IsolatedRunner:
             )
         os.close(requests_r)
         os.close(responses_w)
+        sandbox.LIVE.add(proc.pid)
         return _Child(proc, requests_w, responses_r, output)
 
     def _greet(self, child: _Child) -> None:
@@ -207,6 +208,7 @@ class IsolatedRunner:
         with contextlib.suppress(ProcessLookupError):
             child.proc.kill()
         child.proc.wait()
+        sandbox.LIVE.discard(child.proc.pid)
         sandbox.kill_all(self.sandbox)  # all its user's processes: daemons and floods, wherever they hid
         for fd in (child.requests, child.responses):
             with contextlib.suppress(OSError):

@@ -40,6 +40,7 @@ SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 _runners = itertools.count()  # each runner of this process gets its own uid
+LIVE: set[int] = set()  # the children the runners of this process are using: never strays
 
 
 # ----- the grader's side -------------------------------------------------------------------------
@@ -205,8 +206,8 @@ def kill_all(plan_: dict | None) -> bool:
 
 
 def owns(plan_: dict | None, pid: int) -> bool:
-    """Whether process PID runs as the child's user."""
-    if not plan_ or plan_.get("uid") is None:
+    """Whether process PID runs as the child's user and is no runner's live child (a named user is shared)."""
+    if not plan_ or plan_.get("uid") is None or pid in LIVE:
         return False
     try:
         return os.stat(f"/proc/{pid}").st_uid == plan_["uid"]
