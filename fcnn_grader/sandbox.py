@@ -154,6 +154,8 @@ def plan(settings, workdir: Path) -> dict | None:
         reveal[block] = [p for p in under if not any(q != p and _inside(Path(p), Path(q)) for q in under)]
         if any(_inside(Path(w), Path(block)) for w in writes) or block == "/":
             result["why_no_user"] = f"{name} cannot enter {block}, which holds the private folder"
+        elif block in reads:
+            result["why_no_user"] = f"{name} cannot read {block}"  # a bind mount keeps its modes
     result["reveal"] = reveal
     _share_data(uid, gid)
     # The private folders are the user's; the folder above stays the grader's (its output file lives there).
