@@ -157,6 +157,8 @@ def plan(settings, workdir: Path) -> dict | None:
         elif block in reads:
             result["why_no_user"] = f"{name} cannot read {block}"  # a bind mount keeps its modes
     result["reveal"] = reveal
+    if result["why_no_user"]:
+        return result
     _share_data(uid, gid)
     # The private folders are the user's; the folder above stays the grader's (its output file lives there).
     os.chmod(workdir, 0o711)
@@ -410,6 +412,11 @@ def confine(plan_: dict) -> dict:
     elif not report["user"]["detail"]:
         report["user"]["detail"] = plan_.get("why_no_user") or "not root"
     if not report["user"]["held"] and os.geteuid() == 0:
+        for folder in plan_["write"]:  # its private folders, given back to uid 0, which keeps no override
+            for dirpath, dirnames, filenames in os.walk(folder):
+                for entry in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
+                    with contextlib.suppress(OSError):
+                        os.lchown(entry, 0, 0)
         dropped = _drop_capabilities(libc)
         report["user"]["detail"] += "; stays uid 0 without capabilities" if dropped else "; runs as root"
     return report

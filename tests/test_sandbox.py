@@ -265,3 +265,56 @@ def test_each_child_gets_a_uid_of_its_own(tmp_path):
     first, second = (sandbox.resolve_user("auto") for _ in range(2))
     assert first[0] != second[0] and min(first[0], second[0]) >= sandbox.AUTO_UID_BASE
     assert first[1] == second[1]  # nobody's group
+
+
+@needs_sandbox
+def test_landlock_alone_confines_root_without_capabilities(tmp_path, listener):
+    # Root that cannot become the sandbox user: uid 0 without capabilities, so that
+    # only Landlock stands between it and files that root owns. In a fork of this
+    # process (no new imports needed), reporting what it could do over a pipe.
+    settings = _settings(tmp_path, rubric=str(tmp_path / "rubric.toml"))
+    (tmp_path / "rubric.toml").write_text("[defaults]\n")
+    workdir = tmp_path / "work"
+    (workdir / "submission").mkdir(parents=True)
+    (workdir / "tmp").mkdir()
+    plan = sandbox.plan(settings, workdir)
+    plan.update(uid=None, why_no_user="as in a test: no user")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the confined side
+        os.close(read_end)
+        seen = {}
+        try:
+            seen["report"] = sandbox.confine(plan)
+            attempts = {
+                "write inside": lambda: (workdir / "submission" / "mine.txt").write_text("ok"),
+                "write the batch": lambda: (tmp_path / "batch" / "alice" / "x.py").write_text("x"),
+                "read the rubric": lambda: (tmp_path / "rubric.toml").read_text(),
+                "write the grader": lambda: open(PACKAGE / "oracle.py", "r+b").close(),
+                "signal the grader": lambda: os.kill(os.getppid(), 0),
+                "connect": lambda: socket.create_connection(listener.getsockname(), timeout=2).close(),
+            }
+            for name, attempt in attempts.items():
+                try:
+                    attempt()
+                    seen[name] = "allowed"
+                except OSError as exc:
+                    seen[name] = type(exc).__name__
+            seen["uid"] = os.getuid()
+        except BaseException as exc:  # noqa: BLE001 - said to the parent
+            seen["error"] = repr(exc)
+        os.write(write_end, json.dumps(seen).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        seen = json.loads(pipe.read() or b"{}")
+    os.waitpid(pid, 0)
+    assert "error" not in seen, seen
+    report = seen.pop("report")
+    assert report["landlock"]["held"] and report["network"]["held"] and report["no_new_privs"]["held"]
+    assert not report["user"]["held"] and "without capabilities" in report["user"]["detail"]
+    assert seen == {"write inside": "allowed", "write the batch": "PermissionError", "read the rubric": "PermissionError",
+                    "write the grader": "PermissionError", "signal the grader": "PermissionError",
+                    "connect": seen["connect"], "uid": 0}, seen
+    assert seen["connect"] != "allowed"
+    assert _connections(listener) == 0
