@@ -101,6 +101,9 @@ def read_roots(settings, deny: list[Path]) -> tuple[list[str], list[str]]:
     wanted += [Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)]
     wanted += [Path(p) for p in sys.path if p and os.path.isabs(p)]
     wanted += [package, Path(sys.executable).resolve().parent]
+    # Libraries loaded lazily, after confinement (CUDA's, on first use), where the environment says they are.
+    for var in ("LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH"):
+        wanted += [Path(p) for p in os.environ.get(var, "").split(os.pathsep) if p and os.path.isabs(p)]
     source = getattr(settings, "data_source", None)
     for root in (getattr(source, "root", None), getattr(source, "gz_dir", None), data.cache_dir()):
         if root is not None:
