@@ -400,6 +400,13 @@ _M: dict[str, tuple[str, str]] = {
     "html.device": ("Device", "设备"),
     "html.duration": ("Grading time", "评分用时"),
     "html.sandbox": ("Sandbox", "沙箱"),
+    "html.sandbox.user": ("a user of its own", "独立的用户"),
+    "html.sandbox.landlock": ("Landlock", "Landlock"),
+    "html.sandbox.network": ("no network", "无网络"),
+    "html.sandbox.nproc": ("a process limit", "进程数限制"),
+    "html.sandbox.no_new_privs": ("no new privileges", "禁止提权"),
+    "html.sandbox.separator": (", ", "、"),
+    "html.sandbox.none": ("none: a child process with limits only", "无：仅子进程与资源限制"),
     "html.seconds": ("{seconds} s", "{seconds} 秒"),
     "html.total": ("Total score", "总分"),
     "html.banner.crashed": (

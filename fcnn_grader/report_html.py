@@ -82,9 +82,9 @@ class _Report:
             (T("html.device"), _esc(self.extra.get("device")) or unknown),
             (T("html.duration"), self.say(T("html.seconds", seconds=_num(self.results.get("execution_time", "?"))))),
         ]
-        sandbox = _dict(self.extra.get("sandbox"))
-        if sandbox.get("summary"):  # which layers confined the submission's code (README, "Isolation")
-            meta.append((T("html.sandbox"), _esc(sandbox.get("summary"))))
+        sandbox = self.sandbox()
+        if sandbox:
+            meta.append((T("html.sandbox"), sandbox))
         items = "".join(f"<div><dt>{self.say(label)}</dt><dd>{value}</dd></div>" for label, value in meta)
         out = ["<header>", f"<h1>{self.title}</h1>", f'<dl class="meta">{items}</dl>', self.banner()]
         score, possible = _number(self.results.get("score")) or 0.0, self.possible()
@@ -104,6 +104,18 @@ class _Report:
             out.append(f'<pre class="log">{_esc(rest.strip())}</pre>')
         out.append("</header>")
         return "\n".join(part for part in out if part)
+
+    def sandbox(self) -> str:
+        """Which layers confined the submission's code (README, "Isolation"), in the report's language."""
+        sandbox = _dict(self.extra.get("sandbox"))
+        if not sandbox:
+            return ""
+        layers = {name: _dict(layer) for name, layer in _dict(sandbox.get("layers")).items()}
+        held = [T(f"html.sandbox.{name}").render(self.lang) for name, layer in layers.items()
+                if layer.get("held") and f"html.sandbox.{name}" in MESSAGES]
+        if not held:
+            return self.say(T("html.sandbox.none"))
+        return _esc(T("html.sandbox.separator").render(self.lang).join(held))
 
     def banner(self) -> str:
         key = BANNERS.get(_text(self.extra.get("grading")))
