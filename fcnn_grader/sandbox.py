@@ -376,15 +376,23 @@ def confine(plan_: dict) -> dict:
         report["network"] = {"held": True, "detail": "only a loopback"}
     else:
         report["network"]["detail"] = _errno("unshare")
-    if want_user and plan_.get("reveal"):
+    hidden = False
+    if want_user:
         try:
             if libc.unshare(CLONE_NEWNS) != 0:
                 raise OSError(ctypes.get_errno(), _errno("unshare mount namespace"))
             _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
-            _reveal(libc, plan_["reveal"])
+            _reveal(libc, plan_.get("reveal", {}))
         except OSError as exc:
-            want_user = False
-            report["user"]["detail"] = f"{plan_['user']} cannot read Python ({exc.strerror or exc})"
+            if plan_.get("reveal"):
+                want_user = False
+                report["user"]["detail"] = f"{plan_['user']} cannot read Python ({exc.strerror or exc})"
+        else:
+            # Its own /proc, where other users' processes (the grader's command line: the rubric's
+            # path, the batch's) are not listed.
+            with contextlib.suppress(OSError):
+                _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible")
+                hidden = True
     if uid is not None and want_user:
         import resource
 
@@ -409,7 +417,7 @@ def confine(plan_: dict) -> dict:
             os.setgroups([])
             os.setresgid(plan_["gid"], plan_["gid"], plan_["gid"])
             os.setresuid(uid, uid, uid)
-            report["user"] = {"held": True, "detail": plan_["user"]}
+            report["user"] = {"held": True, "detail": plan_["user"] + ("; /proc lists only its own processes" if hidden else "")}
         except OSError as exc:
             report["user"]["detail"] = f"setuid: {exc.strerror}"
     elif not report["user"]["detail"]:
