@@ -10,9 +10,9 @@ else the child might do (patch torch, write files, exit 0) cannot change a
 verdict, because verdicts are computed here, from plain data, against the
 grader's own oracle.
 
-It is not a container: the child runs as the same user and can read what
-that user can. README ("Isolation") says what it protects against and what
-it does not.
+sandbox.py confines the child further where the platform allows (a user of
+its own, Landlock, no network, a process limit). README ("Isolation") says
+what it protects against and what it does not.
 """
 
 from __future__ import annotations
