@@ -23,13 +23,22 @@ BLOCKED_MODULES = ("reference", "exercises")
 GRADER = __package__ or "fcnn_grader"  # the grader itself, hidden once the runner is built
 
 
+SANDBOX: dict | None = None  # which layers held (sandbox.confine), told in the greeting
+
+
 def apply_limits(config: dict) -> None:
-    """rlimits, and no network where Linux lets us take it away (best effort)."""
+    """rlimits, then the sandbox's layers (or, with --sandbox=off, no network where Linux allows)."""
+    global SANDBOX
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (config["output"], config["output"]))
     resource.setrlimit(resource.RLIMIT_CPU, (config["cpu_seconds"], config["cpu_seconds"] + 5))
     if config.get("memory"):
         resource.setrlimit(resource.RLIMIT_DATA, (config["memory"], config["memory"]))
+    if config.get("sandbox"):
+        from .sandbox import confine
+
+        SANDBOX = confine(config["sandbox"])
+        return
     try:  # a network namespace of our own has no interfaces but loopback
         import ctypes
 
@@ -88,7 +97,7 @@ def main() -> None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     runner = InProcessRunner(from_spec(config["source"]), device)
     blocker.hide_grader()
-    wire.send(responses, {"ready": True, "pid": os.getpid(), "device": device})
+    wire.send(responses, {"ready": True, "pid": os.getpid(), "device": device, "sandbox": SANDBOX})
     if config.get("prefetch") is not None:
         # Started with the run: one call, the epoch over the training set, then done.
         wire.send(responses, _answer(runner, "train_epoch", [initial_weights(), config["prefetch"]], {}))

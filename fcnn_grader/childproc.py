@@ -54,7 +54,7 @@ def memory_allowance(limits, device: str) -> int:
 
 
 def child_config(limits, source: dict, device: str, threads: int, prefetch: dict | None,
-                 requests: int, responses: int) -> dict:
+                 requests: int, responses: int, sandbox: dict | None = None) -> dict:
     """Everything the child needs, as JSON: the one place its config is made (read by child.main)."""
     return {
         "requests": requests,
@@ -67,6 +67,7 @@ def child_config(limits, source: dict, device: str, threads: int, prefetch: dict
         "memory": limits.memory if may_limit_data(device) else None,
         "cpu_seconds": int(limits.epoch_timeout + 40 * limits.timeout) * 2,
         "prefetch": prefetch,
+        "sandbox": sandbox,  # sandbox.plan: the layers child.apply_limits puts on
     }
 
 
@@ -105,14 +106,15 @@ class Child:
         os.close(responses_w)
         return cls(proc, requests_w, responses_r, output)
 
-    def greet(self) -> None:
-        """Wait for its hello (it has imported torch then); ChildDidNotStart otherwise (kill it then)."""
+    def greet(self) -> dict:
+        """Wait for its hello (it has imported torch then) and return it; ChildDidNotStart otherwise (kill it then)."""
         try:
             hello = wire.receive(self.responses, STARTUP_TIMEOUT)
             if not (isinstance(hello, dict) and hello.get("ready")):
                 raise wire.WireError("no greeting")
         except (wire.WireClosed, wire.WireTimeout, wire.WireError):
             raise ChildDidNotStart(f"the grader's child process did not start:\n{tail(self.output)}") from None
+        return hello
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -138,14 +140,16 @@ class Child:
                 os.close(fd)
 
 
-def reap_strays(workdir: Path, keep: set[int]) -> None:
+def reap_strays(workdir: Path, keep: set[int], ours=lambda pid: False) -> None:
     """Kill what a student left behind that escaped the process group (setsid, double fork).
 
     Such orphans become our children (set_subreaper); only those started in the
-    child's private folder are ours to kill, not some other child of pytest.
+    child's private folder, or that ``ours(pid)`` claims (the sandbox's user),
+    are ours to kill, not some other child of pytest.
     """
     for _ in range(3):
-        strays = [p for p in psutil.Process().children() if p.pid not in keep and _started_in(p, workdir)]
+        strays = [p for p in psutil.Process().children()
+                  if p.pid not in keep and (ours(p.pid) or _started_in(p, workdir))]
         if not strays:
             return
         for process in strays:

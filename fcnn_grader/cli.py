@@ -33,7 +33,7 @@ from pathlib import Path
 
 from . import __version__
 from . import results as results_mod
-from .contract import EXERCISES
+from .contract import EXERCISES, parse_exercises
 from .results import Run, number
 from .settings import OPTION
 
@@ -72,7 +72,7 @@ def _unique_names(dirs: list[Path]) -> list[str]:
 def _pytest_args(submission: Path, results: Path, args) -> list[str]:
     cmd = [
         sys.executable, "-m", "pytest",
-        f"--exercise={getattr(args, 'exercise', 'all')}", f"--submission={submission.name}", "--isolate", f"--grade-json={results}",
+        f"--exercise={getattr(args, 'exercise', None) or 'all'}", f"--submission={submission.name}", "--isolate", f"--grade-json={results}",
         # No conftest.py, no cache, no ini of anyone's: only the grader's checks.
         "--noconftest", "-p", "no:cacheprovider", "-o", "addopts=", "-q",
     ]
@@ -90,7 +90,7 @@ def _pytest_args(submission: Path, results: Path, args) -> list[str]:
 
 # The pytest options `grade` takes too (their help and choices come from settings.OPTIONS), and which are paths.
 FORWARDED = ("lang", "device", "data-root", "download", "rubric",
-             "call-timeout", "epoch-timeout", "memory-limit", "output-limit")
+             "call-timeout", "epoch-timeout", "memory-limit", "output-limit", "sandbox", "sandbox-user")
 PATHS = ("data-root", "rubric")
 
 
@@ -120,9 +120,11 @@ def grade_one(submission: Path, name: str, out: Path, args, threads: int) -> Out
                 proc.wait(timeout=args.submission_timeout)
             except subprocess.TimeoutExpired:
                 status = "timed out"
-                # Ctrl-C first: pytest then stops the submission's child and writes its results.
+                # Ctrl-C first: pytest then stops the submission's child and writes its results
+                # (woken first, in case something stopped it with SIGSTOP).
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGINT)
+                    os.killpg(proc.pid, signal.SIGCONT)
                 try:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
@@ -216,6 +218,17 @@ def cmd_grade(args) -> int:
             raise CliError(f"{d}: no such directory" if not d.is_file() else f"{d}: give a folder or a .ipynb notebook")
     if args.jobs < 1:
         raise CliError("--jobs must be at least 1")
+    try:
+        parse_exercises(args.exercise)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.sandbox_user not in (None, "auto") and os.name == "posix":
+        from .sandbox import resolve_user
+
+        try:
+            resolve_user(args.sandbox_user)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     names = _unique_names(dirs)  # over all the folders, so that a name is the same in every shard
@@ -436,6 +449,7 @@ def _parser() -> argparse.ArgumentParser:
                        "join the shards' folders with fcnn-grader merge")
     for name in FORWARDED:
         _add_option(grade, name)
+    _add_option(grade, "exercise", default="all", help="the exercises to grade, as pytest --exercise takes them (default all)")
     grade.add_argument("--submission-timeout", type=float, default=None,
                        help="seconds for a whole submission before it is stopped (default: from the other limits)")
     grade.set_defaults(func=cmd_grade)

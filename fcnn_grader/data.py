@@ -133,6 +133,7 @@ def _atomic_copy(src: Path, dest: Path) -> None:
     try:
         with opener(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
+        os.chmod(tmp, 0o644)  # a public data set: the sandbox's user reads it too (mkstemp makes 0600)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -35,6 +35,8 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu
 # The grader's wheel: its dependencies are those of pyproject.toml (with the notebook extra, for .ipynb).
 /autograder/venv/bin/pip install "/autograder/source/{wheel}[notebook]"
+# The user the submission's code runs as (the grader runs as root and drops to it; README "Isolation").
+id -u fcnn-student >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin fcnn-student
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
     /autograder/venv/bin/python -c "import torchvision; [torchvision.datasets.FashionMNIST('/autograder/source/data', train=t, download=True) for t in (True, False)]"
 fi
@@ -65,7 +67,9 @@ elif [ ${{#contract[@]}} -eq 0 ] && [ ${{#notebooks[@]}} -eq 1 ]; then
     target="${{notebooks[0]}}"
     name="$(basename "$target" .ipynb)"
 fi
-[ -n "$target" ] && "$grader" grade "$target" --out "$work" --jobs 1 --lang {lang} "${{rubric[@]}}"
+sandbox=()  # setup.sh's dedicated user, where it exists (as root; elsewhere the grader says what applies)
+[ "$(id -u)" = 0 ] && id -u fcnn-student >/dev/null 2>&1 && sandbox=(--sandbox-user fcnn-student)
+[ -n "$target" ] && "$grader" grade "$target" --out "$work" --jobs 1 --lang {lang} "${{rubric[@]}}" "${{sandbox[@]}}"
 if [ -s "$work/$name/results.json" ]; then
     cp "$work/$name/results.json" "$root/results/results.json"
     cp "$work/$name/report.html" "$root/results/report.html" 2>/dev/null || true

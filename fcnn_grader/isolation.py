@@ -11,9 +11,10 @@ verdict, because verdicts are computed here, from plain data, against the
 grader's own oracle.
 
 The child's lifetime (start, limits config, memory, kill, strays) is
-childproc.py; what each call is, protocol.CALLS. It is not a container:
-the child runs as the same user and can read what that user can. README ("Isolation") says what it protects against and what
-it does not.
+childproc.py; what each call is, protocol.CALLS; sandbox.py confines the
+child further where the platform allows (a user of its own, Landlock, no
+network, a process limit). README ("Isolation") says what it protects
+against and what it does not.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import sources, wire
+from . import sandbox, sources, wire
 from .childproc import STARTUP_TIMEOUT, Child, ChildDidNotStart, child_config, environment, memory_allowance, reap_strays, set_subreaper
 from .protocol import CALLS, LOAD, RAISED_KINDS, Call, error_record, with_calls
 from .settings import format_size
@@ -75,6 +76,8 @@ class IsolatedRunner:
         self.subreaper = set_subreaper()
         self.threads = int(os.environ.get("FCNN_CHILD_THREADS", "0")) or None
         self.prefetch: tuple[Child, float] | None = None
+        self.sandbox: dict | None = None  # sandbox.plan, made with the first child
+        self.sandbox_report: dict | None = None  # which layers held, from the child's greeting
 
     # ----- the child's life ----------------------------------------------------------------
 
@@ -84,11 +87,17 @@ class IsolatedRunner:
         with contextlib.suppress(OSError):
             self.output_offset = output.stat().st_size
 
+        if self.sandbox is None and getattr(self.settings, "sandbox", "off") != "off":
+            self.sandbox = sandbox.plan(self.settings, self.workdir)
+
         def config(requests: int, responses: int) -> dict:
             return child_config(self.limits, self.source, self.device, self.threads or os.cpu_count() or 1,
-                                prefetch, requests, responses)
+                                prefetch, requests, responses, self.sandbox)
 
-        return Child.start(config, self.copy, environment(self.copy, self.workdir / "tmp"), output)
+        env = {**environment(self.copy, self.workdir / "tmp"), **sandbox.environment(self.sandbox)}
+        child = Child.start(config, self.copy, env, output)
+        sandbox.LIVE.add(child.proc.pid)
+        return child
 
     def _spawn(self) -> Child:
         child = self._start()
@@ -97,7 +106,7 @@ class IsolatedRunner:
 
     def _greet(self, child: Child) -> None:
         try:
-            child.greet()
+            self.sandbox_report = child.greet().get("sandbox")
         except ChildDidNotStart:
             self._kill(child)
             raise
@@ -109,12 +118,14 @@ class IsolatedRunner:
 
     def _kill(self, child: Child) -> None:
         child.kill()
+        sandbox.LIVE.discard(child.proc.pid)
+        sandbox.kill_all(self.sandbox)  # all its user's processes: daemons and floods, wherever they hid
         self._reap_strays()
 
     def _reap_strays(self) -> None:
         if self.subreaper:
             keep = {c.proc.pid for c in (self.child, self.prefetch and self.prefetch[0]) if c is not None and c.alive()}
-            reap_strays(self.workdir, keep)
+            reap_strays(self.workdir, keep, lambda pid: sandbox.owns(self.sandbox, pid))
 
     def close(self) -> None:
         if self.prefetch is not None:

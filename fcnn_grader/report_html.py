@@ -98,6 +98,8 @@ def _view(run: Run, lang: str) -> dict:
         (say("html.device"), run.device or unknown),
         (say("html.duration"), say("html.seconds", seconds=_num(run.execution_time))),
     ]
+    if run.sandbox:
+        meta.append((say("html.sandbox"), _sandbox_layers(run.sandbox, lang)))
     banner = BANNERS.get(run.grading or "")
     if banner is None and not run.finished:
         banner = "html.banner.unfinished"
@@ -134,6 +136,16 @@ def _view(run: Run, lang: str) -> dict:
             for e in run.leaderboard
         ],
     }
+
+
+def _sandbox_layers(sandbox: dict, lang: str) -> str:
+    """Which layers confined the submission's code (README, "Isolation"), in the report's language."""
+    layers = sandbox.get("layers") if isinstance(sandbox.get("layers"), dict) else {}
+    held = [T(f"html.sandbox.{name}").render(lang) for name, layer in layers.items()
+            if isinstance(layer, dict) and layer.get("held") and f"html.sandbox.{name}" in MESSAGES]
+    if not held:
+        return T("html.sandbox.none").render(lang)
+    return T("html.sandbox.separator").render(lang).join(held)
 
 
 def _test_view(index: int, test: CheckResult) -> dict:

@@ -170,6 +170,11 @@ class GradeReporter:
             checks=extra_checks,
             display=GRADESCOPE_DISPLAY,
         )
+        if self.settings.isolate:
+            from .sandbox import summary
+
+            report = self.grading.sandbox_report() if self.grading is not None else None
+            run.sandbox = {"mode": self.settings.sandbox, "summary": summary(report), "layers": report or {}}
         accuracy = extra_checks.get("training_loop::accuracy", {})
         if "accuracy" in accuracy:
             run.leaderboard = [

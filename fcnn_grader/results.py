@@ -107,6 +107,7 @@ class Run:
     checks: dict[str, dict] | None = None  # check id -> its plain data (shapes, loss curve, confusion...)
     grading: str | None = None  # set by fcnn-grader grade when the grading did not end well: crashed, timed out
     display: dict[str, str] | None = None  # Gradescope's output_format, test_output_format, visibility, ...
+    sandbox: dict | None = None  # {"mode", "summary", "layers": {layer: {"held", "detail"}}} (sandbox.py), when isolated
 
     @property
     def possible(self) -> float | None:
@@ -135,7 +136,7 @@ class Run:
             if getattr(self, key) is not None:
                 extra[key] = getattr(self, key)
         extra["finished"] = self.finished
-        for key in ("max_score", "exercises", "checks", "grading"):
+        for key in ("max_score", "exercises", "checks", "grading", "sandbox"):
             if getattr(self, key) is not None:
                 extra[key] = getattr(self, key)
         data["extra_data"] = extra
@@ -166,6 +167,7 @@ class Run:
             if isinstance(extra.get("checks"), dict) else None,
             grading=extra.get("grading") if isinstance(extra.get("grading"), str) else None,
             display=display or None,
+            sandbox=extra.get("sandbox") if isinstance(extra.get("sandbox"), dict) else None,
         )
 
     @classmethod

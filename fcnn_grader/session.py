@@ -25,6 +25,7 @@ class GradingSession:
         self._prepared = False
         self._memo: dict = {}
         self._prefetch = None
+        self._sandbox: dict | None = None
         self._prefetch_loader: dict | None = None
 
     def prepare_torch(self) -> None:
@@ -131,7 +132,16 @@ class GradingSession:
             raise self._memo[key]
         return self._memo[key]
 
+    def sandbox_report(self) -> dict | None:
+        """Which sandbox layers held in the submission's child (None when it ran in-process or none greeted)."""
+        for runner in (self._runner, self._prefetch):
+            report = getattr(runner, "sandbox_report", None)
+            if report is not None:
+                self._sandbox = report  # kept after close: the results are written after the children go
+        return self._sandbox
+
     def close(self) -> None:
+        self.sandbox_report()
         self.cancel_prefetch()
         if self._runner is not None:
             self._runner.close()

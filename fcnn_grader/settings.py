@@ -23,6 +23,7 @@ IMPLS = ("exercises", "reference")
 PREFETCH = ("auto", "always", "never")
 DEVICES = ("auto", "cpu", "cuda")
 LANGS = ("en", "zh")
+SANDBOX_MODES = ("auto", "off")
 
 
 class Option(NamedTuple):
@@ -58,6 +59,10 @@ OPTIONS = (
     Option("memory-limit", "fcnn_memory_limit", "with --isolate: memory the submission's process may use "
            "(default 3GiB)", "SIZE"),
     Option("output-limit", "fcnn_output_limit", "with --isolate: what it may print or write (default 10MiB)", "SIZE"),
+    Option("sandbox", "fcnn_sandbox", "with --isolate: auto (the default: confine the child with every layer this "
+           "machine allows: its own user, Landlock, a network namespace, a process limit) or off", "MODE", SANDBOX_MODES),
+    Option("sandbox-user", "fcnn_sandbox_user", "with --isolate, as root: the user the child runs as: auto (the default: "
+           "a uid of its own per child), a user name or a uid", "USER"),
     Option("prefetch", "fcnn_prefetch", "auto, always or never: train the one-epoch check in a background "
            "process started with the run, so that it overlaps the other checks (auto: with 3 or more CPU cores)",
            "WHEN", PREFETCH),
@@ -125,6 +130,8 @@ class Settings:
     rubric_path: str | None = None
     rubric: object = None  # scoring.Rubric, once finished
     grade_json: Path | None = None
+    sandbox: str = "auto"  # SANDBOX_MODES
+    sandbox_user: str = "auto"
 
     @property
     def active(self) -> bool:
@@ -145,6 +152,9 @@ class Settings:
                 f"({lim.epoch_timeout:g} s for the epoch), memory {format_size(lim.memory)}, "
                 f"output {format_size(lim.output)}"
             )
+            from .sandbox import planned_line
+
+            lines.append(planned_line(self))
         if self.rubric is not None and self.rubric.source != "default":
             lines.append(f"fcnn-grader rubric: {self.rubric.source}")
         if self.grade_json is not None:
@@ -258,6 +268,16 @@ def build_settings(
         memory=parse_size("memory-limit", values["memory_limit"]) if values.get("memory_limit") else Limits.memory,
         output=parse_size("output-limit", values["output_limit"]) if values.get("output_limit") else Limits.output,
     )
+    sandbox = values.get("sandbox") or "auto"
+    if sandbox not in SANDBOX_MODES:
+        raise ValueError(f"--sandbox={sandbox}: choose auto or off")
+    sandbox_user = str(values.get("sandbox_user") or "auto").strip()
+    if not sandbox_user:
+        raise ValueError("--sandbox-user: give auto, a user name or a uid")
+    if sandbox_user != "auto" and os.name == "posix":
+        from .sandbox import resolve_user
+
+        resolve_user(sandbox_user)  # an unknown user or root: one line now, not a failed child later
     grade_json = Path(values["grade_json"]).expanduser() if values.get("grade_json") else None
     if grade_json is not None:
         grade_json = (invocation_dir / grade_json).resolve()
@@ -277,6 +297,8 @@ def build_settings(
         prefetch=prefetch == "always" or (prefetch == "auto" and (os.cpu_count() or 1) >= 3),
         rubric_path=values.get("rubric"),
         grade_json=grade_json,
+        sandbox=sandbox,
+        sandbox_user=sandbox_user,
     )
 
 
