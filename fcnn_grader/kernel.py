@@ -283,7 +283,6 @@ def run_checks(
         device_requested=device,
         data_source=data_mod.resolve_source(data_root, download),
         lang=lang,
-        strict_files=False,
         rubric=load_rubric(None, specs),
     )
     source = NamespaceSource(namespace, _ipython())
