@@ -425,7 +425,9 @@ def cmd_check(args) -> int:
         print(f"{mark:5} {test.get('name', '')}  {number(test.get('score', 0))}/{number(test.get('max_score', 0))}")
     for test in results.get("tests", []):
         if test.get("status") != "passed" and test.get("output"):
-            print(f"\n{test.get('name', '')}\n{test['output']}")
+            # A check's output starts with its heading ("check: title"); say it once.
+            heading = "" if test["output"].startswith(str(test.get("name", ""))) else f"{test.get('name', '')}\n"
+            print(f"\n{heading}{test['output']}")
     print(f"\n{results.get('output', '')}")
     if status != "graded":
         print(f"fcnn-grader: grading {status}", file=sys.stderr)

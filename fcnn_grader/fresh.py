@@ -97,7 +97,7 @@ def grade_file(path: Path, exercises, lang: str = "en", data_root: str | None = 
     _check_limits(args)  # the default limits, and the whole submission's bound from them
     with tempfile.TemporaryDirectory(prefix="fcnn-fresh-") as out:
         outcome = grade_one(Path(path), Path(path).stem or "notebook", Path(out), args, os.cpu_count() or 1)
-    return outcome.results, outcome.status
+    return outcome.run.to_json(), outcome.status  # results.json as written
 
 
 def verdicts_of(results: dict) -> dict[str, str]:

@@ -379,3 +379,16 @@ def test_the_notebook_file_is_found_where_the_front_end_says(tmp_path, monkeypat
     assert notebook_path({}, {"JPY_SESSION_NAME": "course/week3/work.ipynb"}) == work
     assert notebook_path({}, {"JPY_SESSION_NAME": "Untitled"}) is None
     assert notebook_path({}, {}) is None
+
+
+def test_fcnn_grader_check_names_each_failure_once(tmp_path):
+    """The check's output starts with its heading: the command does not print it a second time."""
+    import subprocess
+    import sys
+
+    saved = build_submission(tmp_path / "saved", SUBMISSIONS / "buggy" / "argmax_dim0")
+    run = subprocess.run([sys.executable, "-m", "fcnn_grader.cli", "check", str(saved), "--exercise", "num_correct"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    heading = "num_correct::crafted_inputs: get_num_correct counts right on hand-made cases"
+    assert run.stdout.splitlines().count(heading) == 1, run.stdout  # the table's row is "FAIL  heading  0/3"
