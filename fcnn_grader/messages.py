@@ -495,6 +495,12 @@ _M: dict[str, tuple[str, str]] = {
         "The grader cannot load its weights into your network because its parameters differ: see network::parameters.",
         "评分器无法把权重加载到你的网络中，因为参数不同：请先看 network::parameters。",
     ),
+    "error.top_level_definition": (
+        "{file} makes {name} only by top-level code in cell {cell}, which the grader does not run: "
+        "define it with def (or class) in a cell of its own",
+        "{file} 只在第 {cell} 个代码单元格的顶层代码中生成 {name}，评分器不会运行这些代码："
+        "请用 def（或 class）在单元格中直接定义它",
+    ),
     "error.top_level_name": (
         "{user} uses `{name}`, defined only by top-level code in cell {cell} of {file}, which the grader does not run: "
         "pass it in as an argument, or make it inside the function",

@@ -34,6 +34,7 @@ Kind = Literal[
     "crash",  # params: call, signal
     "output",  # params: call, limit
     "protocol",  # the child answered nonsense or did not start; params: call, detail
+    "top_level_definition",  # a contract name a notebook makes only in top-level code (`train_epoch = make()`); params: name, cell, file
     "top_level_name",  # a notebook's definition reads a name only its dropped top-level code makes; params: user, name, cell, file
     "bad_notebook",  # the .ipynb cannot be read; params: detail
 ]

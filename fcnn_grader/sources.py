@@ -213,6 +213,11 @@ class NotebookSource(BaseSource):
 
                     self.caller = Caller(self)
                 raise StudentCodeError({**self.caller.error_record(broken.syntax_error), "at_import": True})
+            made_at = self._extraction.top_level_only.get(wanted)
+            if wanted not in self._extraction.defined and made_at is not None:
+                # `train_epoch = make_train_epoch()`: there is one in the kernel, none in what the grader runs.
+                raise StudentCodeError(error_record("top_level_definition", f"{self.display}::{wanted}", name=wanted,
+                                                    cell=made_at, file=self.display))
             problem = self._extraction.missing_by_top_level(wanted)
             if problem is not None:
                 user, missing, cell = problem

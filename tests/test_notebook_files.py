@@ -481,3 +481,23 @@ def test_gradescope_refuses_several_notebooks_in_one_line(tmp_path):
         "fcnn-grader: error: the submission holds 2 notebooks (a.ipynb b.ipynb): hand in one .ipynb"]
     results = strict_json((script.parent.parent / "results" / "results.json").read_text())
     assert results["score"] == 0 and "several notebooks" in results["output"]
+
+
+def test_a_contract_name_made_only_by_top_level_code_says_so(pytester, tmp_path):
+    """`train_epoch = make_train_epoch()` makes one in the kernel, none in what the grader runs: say that, not 'defines no'."""
+    cells = [
+        "import torch.nn.functional as F",
+        "def make_train_epoch():\n"
+        "    def train_epoch(network, optimizer, loader):\n"
+        "        return 0.0, 0\n"
+        "    return train_epoch",
+        "train_epoch = make_train_epoch()",
+    ]
+    path = write_notebook(tmp_path / "work.ipynb", cells)
+    run = grade(pytester, path, "training_loop", "-m", "not fcnn_slow")
+    assert run.failed == {"training_loop::visits_every_batch", "training_loop::returned_totals",
+                          "training_loop::matches_reference"}
+    for text in run.texts.values():
+        assert re.search(r"\S*work.ipynb makes train_epoch only by top-level code in cell 3, which the grader does not run",
+                         text), text
+    assert "defines no" not in run.text() and "Traceback" not in run.text()
