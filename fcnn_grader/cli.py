@@ -218,6 +218,7 @@ def cmd_grade(args) -> int:
             raise CliError(f"{d}: no such directory" if not d.is_file() else f"{d}: give a folder or a .ipynb notebook")
     if args.jobs < 1:
         raise CliError("--jobs must be at least 1")
+    _check_device(args.device)
     try:
         parse_exercises(args.exercise)
     except ValueError as exc:
@@ -415,6 +416,9 @@ def cmd_check(args) -> int:
     path = Path(args.notebook)
     if not path.exists():
         raise CliError(f"{args.notebook}: no such file or directory")
+    if path.is_file() and path.suffix != ".ipynb":
+        raise CliError(f"{args.notebook}: give a .ipynb notebook (or a folder of .py files)")
+    _check_device(args.device)
     try:
         exercises = parse_exercises(args.exercise)
     except ValueError as exc:
@@ -508,6 +512,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fcnn-grader: interrupted", file=sys.stderr)
         return 130
+
+
+def _check_device(device: str | None) -> None:
+    """--device=cuda without CUDA: one line now, rather than a crashed grading per submission."""
+    if device == "cuda":
+        from .settings import resolve_device
+
+        try:
+            resolve_device(device)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
 
 
 def _check_limits(args) -> None:

@@ -62,6 +62,23 @@ def test_grade_usage_errors_are_one_line(tmp_path, capsys):
     assert err == [f"fcnn-grader: error: {tmp_path / 'nowhere'}: no such directory"]
 
 
+def test_grade_and_check_bad_inputs_are_one_line(tmp_path, capsys):
+    import torch
+
+    text = tmp_path / "sub.txt"
+    text.write_text("my answers\n")
+    assert cli_main(["check", str(text)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"fcnn-grader: error: {text}: give a .ipynb notebook (or a folder of .py files)"]
+    if torch.cuda.is_available():
+        pytest.skip("--device=cuda is fine on this machine")
+    for argv in (["grade", str(REFERENCE), "--out", str(tmp_path / "out")], ["check", str(REFERENCE)]):
+        assert cli_main([*argv, "--device", "cuda"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("fcnn-grader: error: --device=cuda: no CUDA device is available here"), err
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "fcnn_grader.cli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("fcnn-grader ")
