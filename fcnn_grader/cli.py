@@ -418,6 +418,13 @@ def cmd_check(args) -> int:
         raise CliError(f"{args.notebook}: no such file or directory")
     if path.is_file() and path.suffix != ".ipynb":
         raise CliError(f"{args.notebook}: give a .ipynb notebook (or a folder of .py files)")
+    if path.is_file():
+        from .notebook import NotebookError, read_cells
+
+        try:  # as pytest --submission does: a file that is no notebook is one line, not 18 failed checks
+            read_cells(path)
+        except NotebookError as exc:
+            raise CliError(str(exc)) from None
     _check_device(args.device)
     try:
         exercises = parse_exercises(args.exercise)

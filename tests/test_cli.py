@@ -70,6 +70,11 @@ def test_grade_and_check_bad_inputs_are_one_line(tmp_path, capsys):
     assert cli_main(["check", str(text)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"fcnn-grader: error: {text}: give a .ipynb notebook (or a folder of .py files)"]
+    broken = tmp_path / "work.ipynb"
+    broken.write_text("{not json")
+    assert cli_main(["check", str(broken)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fcnn-grader: error: work.ipynb: not a Jupyter notebook"), err
     if torch.cuda.is_available():
         pytest.skip("--device=cuda is fine on this machine")
     for argv in (["grade", str(REFERENCE), "--out", str(tmp_path / "out")], ["check", str(REFERENCE)]):
