@@ -54,6 +54,7 @@ BUGGY = {
     "grad_disabled_step": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"},
                            "The seed calls torch.set_grad_enabled(True)"),
     "returns_tensor_loss": ("training_step", {"returns_loss"}, "loss.item()"),
+    "returns_item_method": ("training_step", {"returns_loss"}, "return loss.item()"),
     "summed_loss": ("training_step", {"returns_loss", "matches_reference"}, "this is the summed loss"),
     "double_step": ("training_step", {"loss_decreases", "matches_reference"}, "optimizer.step() twice per batch"),
     "fresh_optimizer": ("training_step", {"matches_reference"}, "a new optimizer made at every step"),
@@ -66,6 +67,7 @@ BUGGY = {
     "softmax_in_loss": ("training_step", {"returns_loss", "matches_reference"}, "give it the raw logits, not softmax(preds)"),
     # training_loop
     "loop_mean_loss": ("training_loop", {"returned_totals"}, "this is the mean of the batch losses"),
+    "loop_per_sample_loss": ("training_loop", {"returned_totals"}, "the losses are multiplied by the batch size"),
     "loop_last_loss": ("training_loop", {"returned_totals"}, "this is the last batch only"),
     "loop_correct_after_update": ("training_loop", {"returned_totals"}, "counts predictions made after the update"),
     "loop_no_zero_grad": ("training_loop", {"matches_reference"}, "without optimizer.zero_grad()"),
