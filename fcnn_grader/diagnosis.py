@@ -1,0 +1,337 @@
+"""Proven hints: a likely mistake is named only when replaying it reproduces the student's numbers.
+
+For each exercise, families of candidate mistakes, derived from what the
+function's code can do wrong. A candidate is a replay (on the oracle, from the
+same start, on the same inputs the check gave the student) and the message that
+names it. A family is parameterised where a number is involved (a learning rate,
+a scale, a shift); the number is found from the student's first probe and the
+replay must then reproduce every other probe too.
+
+A check hands over what it observed (its probes). ``unique`` names the one
+candidate that reproduces every probe within the check's tolerance; when none
+or several do, the check says where, expected, found and what it ruled out
+(``ruled_out``), and guesses nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from . import oracle
+from .contract import LEARNING_RATE
+from .feedback import T
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One replayable mistake: its message and how to replay it."""
+
+    key: str  # message key (messages.py)
+    params: tuple = ()  # message parameters, (name, value) pairs
+    replay: dict = field(default_factory=dict, compare=False)  # arguments of the family's replay
+    label: str = ""  # how ``ruled_out`` lists it
+
+    def hint(self) -> T:
+        return T(self.key, **dict(self.params))
+
+
+def unique(candidates, matches: Callable[[Candidate], bool]):
+    """(hint of the only candidate that reproduces every probe or None, the candidates tried)."""
+    found = [c for c in candidates if matches(c)]
+    names = {(c.key, c.params) for c in found}
+    return (found[0].hint() if len(names) == 1 else None), list(candidates)
+
+
+def ruled_out(candidates) -> T:
+    """What the failure can say when no candidate matches: the mistakes tried and excluded."""
+    labels = list(dict.fromkeys(c.label or c.key.split(".")[-1] for c in candidates))
+    return T("ruled.out", tried=", ".join(labels))
+
+
+def close(got: float | None, want: float | None, rtol: float) -> bool:
+    if got is None or want is None or not math.isfinite(got) or not math.isfinite(want):
+        return False
+    return abs(got - want) <= rtol * abs(want) + 1e-9
+
+
+def nice(x: float) -> float:
+    """x to two significant digits, as a student would write it (0.1, 0.05, 0.003)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return float(f"{x:.2g}")
+
+
+# ----- training (training_step and train_epoch): families of training replays ------------
+
+# How ruled_out lists oracle.MISTAKES (code, the same in both languages).
+MISTAKE_LABELS = {
+    "no_zero_grad": "no zero_grad()",
+    "double_step": "step() twice",
+    "fresh_optimizer": "a new optimizer per step",
+    "step_before_backward": "step() before backward()",
+    "sum_loss": "reduction='sum'",
+    "nll_on_logits": "F.nll_loss(preds)",
+    "softmax_in_loss": "cross_entropy(softmax(preds))",
+}
+
+LR_GRID = tuple(sorted({m * 10.0**e for m in (1, 2, 5) for e in range(-4, 1)} - {LEARNING_RATE}))
+
+
+def training_candidates(lr_adam: float | None = None, lr_sgd: float | None = None, grid: bool = False) -> list[Candidate]:
+    """Every way of training the grader replays. Learning rates found from the student's
+    first update (``lr_adam``, ``lr_sgd``); without them (only totals to go by) a grid."""
+    out = [
+        Candidate(f"hint.mistake.{m}", replay={"mistake": m}, label=MISTAKE_LABELS[m])
+        for m in oracle.MISTAKES
+    ]
+    out.append(Candidate("hint.loss_up", replay={"loss_scale": -1.0}, label="-loss"))
+    adam = [lr_adam] if lr_adam is not None else list(LR_GRID) if grid else []
+    sgd = [lr_sgd] if lr_sgd is not None else list(LR_GRID) if grid else []
+    for lr in adam:
+        if lr > 0 and not close(lr, LEARNING_RATE, 0.05):
+            out.append(Candidate("hint.mistake.lr", (("lr", f"{lr:g}"), ("ratio", f"{lr / LEARNING_RATE:.3g}")), {"lr": lr}, "Adam lr != 0.01"))
+    for lr in sgd:
+        if lr > 0:
+            out.append(Candidate("hint.mistake.sgd", (("lr", f"{lr:g}"),), {"lr": lr, "kind": "sgd"}, "SGD"))
+    return out
+
+
+def first_update_rates(start, after, grads) -> tuple[float | None, float | None]:
+    """The learning rate the student's first update implies, for Adam and for plain SGD.
+
+    Adam's first step moves every weight with a gradient by lr exactly (m/sqrt(v) = +-1);
+    SGD moves it by lr * grad.
+    """
+    delta = torch.cat([(a - s).flatten().double() for a, s in zip(after, start)])
+    moved = delta.abs()
+    moved = moved[moved > 1e-12]
+    lr_adam = nice(moved.median().item()) if len(moved) else None
+    lr_sgd = None
+    if grads and all(g is not None for g in grads):
+        g = torch.cat([x.flatten().double() for x in grads])
+        if g.pow(2).sum() > 0:
+            lr_sgd = nice(-(delta * g).sum().item() / g.pow(2).sum().item())
+    return lr_adam, lr_sgd
+
+
+def name_training(weights, batches, device, got_weights: list, tolerance: float, candidates) -> tuple:
+    """The candidate whose replayed weights after each step match the student's (every step given)."""
+    start = oracle.initial_weights()
+    count = len(got_weights)
+
+    def matches(c: Candidate) -> bool:
+        try:
+            replay = oracle.train_steps(weights, batches[:count], device, **c.replay)
+        except (RuntimeError, ValueError):
+            return False
+        return all(oracle.update_distance(g, r["weights"], start) < tolerance for g, r in zip(got_weights, replay))
+
+    return unique(candidates, matches)
+
+
+def name_epoch(weights, batches, device, losses: list, final_weights, loss_rtol: float, tolerance: float, candidates):
+    """The candidate whose replayed epoch gives the student's loss on every batch and the final weights."""
+
+    def matches(c: Candidate) -> bool:
+        try:
+            replay = oracle.train_steps(weights, batches, device, **c.replay)
+        except (RuntimeError, ValueError):
+            return False
+        same_losses = all(close(got, r["ce"], loss_rtol) for got, r in zip(losses, replay))
+        return same_losses and oracle.update_distance(final_weights, replay[-1]["weights"], weights) < tolerance
+
+    return unique(candidates, matches)
+
+
+# ----- the loss training_step returns -------------------------------------------------------
+
+
+def loss_table(probes: list[dict], device) -> dict[str, list[float]]:
+    """For each call: the cross-entropy before and after its update, and the wrong losses.
+
+    A probe is {"before": weights, "after": weights, "batch": (images, labels)}.
+    """
+    table = {"ce": [], "after": [], **{m: [] for m in oracle.LOSS_MISTAKES}, "n": []}
+    for probe in probes:
+        images, labels = probe["batch"]
+        table["ce"].append(oracle.cross_entropy(probe["before"], images, labels, device))
+        table["after"].append(oracle.cross_entropy(probe["after"], images, labels, device))
+        for m, v in oracle.loss_variants(probe["before"], images, labels, device).items():
+            table[m].append(v)
+        table["n"].append(len(labels))
+    return table
+
+
+def loss_candidates(table: dict, got: list) -> list[Candidate]:
+    """What a returned loss can be instead of the loss before the update, call by call.
+
+    Each candidate's replay is {"values": [prediction or None per call]}; None: no prediction
+    (the previous call's loss has none on the first call).
+    """
+    ce, k = table["ce"], len(table["ce"])
+    out = [
+        Candidate("hint.loss_after_update", replay={"values": table["after"]}, label="after the update"),
+        *[Candidate(f"hint.mistake.{m}", replay={"values": table[m]}, label=MISTAKE_LABELS[m]) for m in oracle.LOSS_MISTAKES],
+        Candidate("hint.stale_first", replay={"values": [ce[0]] * k}, label="first call's loss"),
+        Candidate("hint.stale_previous", replay={"values": [None, *ce[:-1]]}, label="previous call's loss"),
+        Candidate("hint.running_mean", replay={"values": [sum(ce[: i + 1]) / (i + 1) for i in range(k)]}, label="running mean"),
+        Candidate("hint.running_sum", replay={"values": [sum(ce[: i + 1]) for i in range(k)]}, label="running sum"),
+    ]
+    first = got[0] if got else None
+    if first is not None and ce[0] != 0:
+        scale = nice(first / ce[0])
+        if scale == table["n"][0]:
+            out.append(Candidate("hint.summed_loss", replay={"values": [c * n for c, n in zip(ce, table["n"])]}, label="summed loss"))
+        elif not close(scale, 1.0, 1e-3):
+            out.append(Candidate("hint.loss_scaled", (("factor", f"{scale:g}"),), {"values": [c * scale for c in ce]}, "loss x k"))
+        shift = first - ce[0]
+        if abs(shift) > 1e-4 * abs(ce[0]):
+            out.append(Candidate("hint.loss_shifted", (("shift", f"{shift:+.4g}"),), {"values": [c + shift for c in ce]}, "loss + c"))
+    return out
+
+
+def name_returned_loss(table: dict, got: list, rtol: float):
+    """The candidate that gives every returned loss (calls it predicts nothing for aside)."""
+
+    def matches(c: Candidate) -> bool:
+        pairs = [(g, v) for g, v in zip(got, c.replay["values"]) if v is not None]
+        return len(pairs) >= 2 and all(close(g, v, rtol) for g, v in pairs)
+
+    return unique(loss_candidates(table, got), matches)
+
+
+# ----- the totals train_epoch returns --------------------------------------------------------
+
+
+def totals_candidates(losses, correct, after_losses, after_correct, sizes) -> list[Candidate]:
+    """Each way to reduce and return the epoch's results: replay = {"loss": .., "correct": ..}
+    (None: that total as the course adds it)."""
+    batches = len(losses)
+    out = [
+        Candidate("hint.total_mean", replay={"loss": sum(losses) / batches}, label="mean loss"),
+        Candidate("hint.total_last", replay={"loss": losses[-1]}, label="last batch's loss"),
+        Candidate("hint.total_first", replay={"loss": losses[0]}, label="first batch's loss"),
+        Candidate("hint.total_times_batch", replay={"loss": sum(l * n for l, n in zip(losses, sizes))}, label="loss x batch size"),
+        Candidate("hint.total_zero", replay={"loss": 0.0}, label="0"),
+        Candidate("hint.total_last", replay={"correct": correct[-1]}, label="last batch's count"),
+        Candidate("hint.total_first", replay={"correct": correct[0]}, label="first batch's count"),
+        Candidate("hint.count_images", replay={"correct": sum(sizes)}, label="number of images"),
+        Candidate("hint.count_batches", replay={"correct": batches}, label="number of batches"),
+        Candidate("hint.count_wrong", replay={"correct": sum(sizes) - sum(correct)}, label="wrong count"),
+        Candidate("hint.count_fraction_sum", replay={"correct": sum(c / n for c, n in zip(correct, sizes))}, label="sum of accuracies"),
+        Candidate("hint.total_zero", replay={"correct": 0}, label="0"),
+        Candidate("hint.totals_swapped", replay={"loss": float(sum(correct)), "correct": sum(losses)}, label="swapped"),
+    ]
+    if after_correct != correct:  # a second forward after the update
+        out.append(Candidate("hint.correct_after_update", replay={"correct": sum(after_correct)}, label="counted after the update"))
+    if after_losses != losses:
+        out.append(Candidate("hint.loss_after_update_total", replay={"loss": sum(after_losses)}, label="losses after the update"))
+    return out
+
+
+def name_totals(got_loss, got_correct, losses, correct, after_losses, after_correct, sizes, rtol: float):
+    """The one way of adding up that gives both returned totals."""
+    want = {"loss": sum(losses), "correct": sum(correct)}
+
+    def agrees(what, got, value):
+        if value is None:
+            value = want[what]
+        if what == "correct" and isinstance(value, int):
+            return got is not None and got == value
+        return close(got, value, rtol)
+
+    def matches(c: Candidate) -> bool:
+        return all(agrees(what, got, c.replay.get(what)) for what, got in (("loss", got_loss), ("correct", got_correct)))
+
+    return unique(totals_candidates(losses, correct, after_losses, after_correct, sizes), matches)
+
+
+# ----- get_num_correct ------------------------------------------------------------------------
+
+
+def _count(expr):
+    def run(preds, labels):
+        try:
+            value = expr(preds, labels)
+        except (RuntimeError, IndexError, ValueError):
+            return None  # this mistake raises on these inputs: no value to compare
+        return value.item() if isinstance(value, torch.Tensor) and value.numel() == 1 else value
+
+    return run
+
+
+# (message key, label, what the mistaken count computes)
+COUNT_CANDIDATES = (
+    ("hint.argmax_dim", "argmax(dim=0)", _count(lambda p, y: p.argmax(dim=0).eq(y).sum())),
+    ("hint.argmax_flat", "argmax()", _count(lambda p, y: p.argmax().eq(y).sum())),
+    ("hint.max_values", "max(dim=1) values", _count(lambda p, y: p.max(dim=1).values.eq(y).sum())),
+    ("hint.argmin", "argmin", _count(lambda p, y: p.argmin(dim=1).eq(y).sum())),
+    ("hint.count_fraction", "fraction", _count(lambda p, y: p.argmax(dim=1).eq(y).float().mean())),
+    ("hint.count_percent", "percent", _count(lambda p, y: p.argmax(dim=1).eq(y).float().mean() * 100)),
+    ("hint.count_wrong", "wrong count", _count(lambda p, y: p.argmax(dim=1).ne(y).sum())),
+    ("hint.count_images", "number of images", _count(lambda p, y: torch.tensor(len(y)))),
+    ("hint.count_no_eq", "sum of argmax", _count(lambda p, y: p.argmax(dim=1).sum())),
+    ("hint.count_labels", "sum of labels", _count(lambda p, y: y.sum())),
+)
+
+
+def name_count(probes: list[tuple]):
+    """The mistaken count that gives the student's number on every probe (preds, labels, got).
+
+    A probe the mistake raises on rules it out; so does a probe where it happens to count right
+    but the student did not (or the reverse).
+    """
+    candidates = [Candidate(key, replay={"run": run}, label=label) for key, label, run in COUNT_CANDIDATES]
+
+    def matches(c: Candidate) -> bool:
+        for preds, labels, got in probes:
+            value = c.replay["run"](preds.detach().cpu(), labels.cpu())
+            if got is None or value is None or abs(float(got) - float(value)) > 1e-6:
+                return False
+        return True
+
+    return unique(candidates, matches)
+
+
+# ----- the images load_train_set gives ---------------------------------------------------------
+
+
+def name_pixels(pairs: list[tuple]):
+    """Images that are an exact transform of ToTensor()'s: pairs of (found, ToTensor's) tensors.
+
+    Families: an affine map a * x + b (Normalize, a Lambda that scales: a, b found from the
+    first image), a horizontal or vertical flip (of some images, as the random flips do),
+    a transpose.
+    """
+    found0, want0 = pairs[0]
+    x, y = want0.flatten().double(), found0.flatten().double()
+    candidates = []
+    if x.var() > 0:
+        a = ((x - x.mean()) * (y - y.mean())).sum().item() / ((x - x.mean()) ** 2).sum().item()
+        b = y.mean().item() - a * x.mean().item()
+        if not (abs(a - 1) < 1e-6 and abs(b) < 1e-6) and a != 0:
+            mean, std = -b / a, 1 / a
+            candidates.append(Candidate("hint.normalize", (("a", f"{a:.4g}"), ("b", f"{b:+.4g}"), ("mean", f"{mean:.4g}"), ("std", f"{std:.4g}")),
+                                        {"map": lambda t, a=a, b=b: t * a + b, "some": False}, "Normalize / scaling"))
+    candidates.append(Candidate("hint.flip", (("flip", "RandomHorizontalFlip"),), {"map": lambda t: t.flip(-1), "some": True}, "horizontal flip"))
+    candidates.append(Candidate("hint.flip", (("flip", "RandomVerticalFlip"),), {"map": lambda t: t.flip(-2), "some": True}, "vertical flip"))
+    candidates.append(Candidate("hint.transposed", replay={"map": lambda t: t.transpose(-1, -2), "some": False}, label="transpose"))
+
+    def matches(c: Candidate) -> bool:
+        mapped_any = False
+        for found, want in pairs:
+            mapped = c.replay["map"](want)
+            if found.shape == mapped.shape and torch.allclose(found, mapped, atol=1e-6):
+                mapped_any = mapped_any or not torch.equal(mapped, want)
+                continue
+            if c.replay["some"] and torch.equal(found, want):
+                continue
+            return False
+        return mapped_any
+
+    return unique(candidates, matches)
