@@ -64,6 +64,9 @@ BUGGY = {
                           "optimizer.zero_grad() comes between loss.backward() and optimizer.step()"),
     "nll_on_logits": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"}, "F.nll_loss expects log-probabilities"),
     "softmax_in_loss": ("training_step", {"returns_loss", "matches_reference"}, "give it the raw logits, not softmax(preds)"),
+    "step_running_mean_loss": ("training_step", {"returns_loss"}, "the mean of the losses of all calls so far"),
+    "step_lr_changed": ("training_step", {"loss_decreases", "matches_reference"}, "your numbers match Adam with lr=0.1"),
+    "step_manual_sgd": ("training_step", {"matches_reference"}, "your numbers match plain gradient descent"),
     # training_loop
     "loop_mean_loss": ("training_loop", {"returned_totals"}, "this is the mean of the batch losses"),
     "loop_last_loss": ("training_loop", {"returned_totals"}, "this is the last batch only"),
