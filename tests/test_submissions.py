@@ -48,6 +48,8 @@ BUGGY = {
     "argmax_flat": ("num_correct", {"crafted_inputs", "random_inputs"}, "argmax without dim"),
     "count_numpy": ("num_correct", {"crafted_inputs"}, "preds requires grad"),
     "syntax_error": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "SyntaxError: expected ':'"),
+    "count_tensor_sometimes": ("num_correct", {"returns_int"}, "return a Python number"),
+    "count_images": ("num_correct", {"crafted_inputs", "random_inputs"}, "this counts every image, right or wrong"),
     # training_step
     "no_zero_grad": ("training_step", {"matches_reference"}, "without optimizer.zero_grad()"),
     "step_before_backward": ("training_step", {"loss_decreases", "matches_reference"}, "or it comes before loss.backward()"),
@@ -81,6 +83,8 @@ BUGGY = {
                          "train the network train_epoch is given"),
     "loop_restarts_loader": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
                              "each iter(loader) or next(iter(loader)) starts over"),
+    "loop_totals_swapped": ("training_loop", {"returned_totals"}, "the two totals are each other's"),
+    "loop_counts_images": ("training_loop", {"returned_totals"}, "this counts every image, right or wrong"),
     # data
     "data_test_split": ("data", {"train_set"}, "this is the test split"),
     "data_normalize": ("data", {"train_set"}, "this exercise adds no Normalize"),
