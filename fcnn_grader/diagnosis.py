@@ -322,8 +322,9 @@ def name_pixels(pairs: list[tuple]):
         a = ((x - x.mean()) * (y - y.mean())).sum().item() / ((x - x.mean()) ** 2).sum().item()
         b = y.mean().item() - a * x.mean().item()
         if not (abs(a - 1) < 1e-6 and abs(b) < 1e-6) and a != 0:
-            mean, std = -b / a, 1 / a
-            candidates.append(Candidate("hint.normalize", (("a", f"{a:.4g}"), ("b", f"{b:+.4g}"), ("mean", f"{mean:.4g}"), ("std", f"{std:.4g}")),
+            mean, std = -b / a + 0.0, 1 / a  # + 0.0: no "-0"
+            shown = f"{a:.4g} x ToTensor()'s" + (f" {b:+.4g}" if abs(b) > 1e-6 else "")
+            candidates.append(Candidate("hint.normalize", (("map", shown), ("mean", f"{mean:.4g}"), ("std", f"{std:.4g}")),
                                         {"map": lambda t, a=a, b=b: t * a + b, "some": False}, "Normalize / scaling"))
     candidates.append(Candidate("hint.flip", (("flip", "RandomHorizontalFlip"),), {"map": lambda t: t.flip(-1), "some": True}, "horizontal flip"))
     candidates.append(Candidate("hint.flip", (("flip", "RandomVerticalFlip"),), {"map": lambda t: t.flip(-2), "some": True}, "vertical flip"))
@@ -342,3 +343,32 @@ def name_pixels(pairs: list[tuple]):
         return mapped_any
 
     return unique(candidates, matches)
+
+
+# ----- the batches make_train_loader gives -----------------------------------------------------
+
+_ITEM_INDEX: dict[int, dict[bytes, int]] = {}
+
+
+def _index_of_items(split) -> dict[bytes, int]:
+    """{an image's 784 pixel bytes: its index in the split}, built once per split."""
+    key = id(split.pixels)
+    if key not in _ITEM_INDEX:
+        pixels = split.pixels.reshape(len(split), -1).to(torch.uint8).numpy()
+        _ITEM_INDEX.clear()
+        _ITEM_INDEX[key] = {row.tobytes(): i for i, row in reversed(list(enumerate(pixels)))}
+    return _ITEM_INDEX[key]
+
+
+def name_batch_items(images, labels, split, start: int):
+    """A batch whose items are the training set's, with their labels, each once, but not items start.. in order:
+    the order was changed (shuffle=True, a sampler). Returns (hint, tried)."""
+    candidate = Candidate("hint.shuffle", label="shuffle=True / a sampler")
+    index = _index_of_items(split)
+    pixels = (images.reshape(len(images), -1) * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+    found = [index.get(row.tobytes()) for row in pixels]
+    same = all(i is not None for i in found) and len(set(found)) == len(found)
+    if same:
+        same = all(int(split.labels[i]) == int(y) for i, y in zip(found, labels.tolist()))
+        same = same and found != list(range(start, start + len(found)))
+    return (candidate.hint() if same else None), [candidate]

@@ -390,8 +390,8 @@ _M: dict[str, tuple[str, str]] = {
     "hint.to_tensor": ("add transform=transforms.ToTensor()", "请添加 transform=transforms.ToTensor()"),
     "hint.image_shape": ("ToTensor() gives (1, 28, 28): do not squeeze or flatten the images", "ToTensor() 给出 (1, 28, 28)：不要压缩或展平图像"),
     "hint.normalize": (
-        "your pixels are exactly {a} x ToTensor()'s {b}, what Normalize(mean={mean}, std={std}) gives: use ToTensor() only: this exercise adds no Normalize",
-        "你的像素值恰好是 ToTensor() 结果的 {a} 倍 {b}，相当于 Normalize(mean={mean}, std={std})：只用 ToTensor()：本练习不加 Normalize",
+        "your pixels are exactly {map}, what Normalize(mean={mean}, std={std}) gives: use ToTensor() only: this exercise adds no Normalize",
+        "你的像素值恰好是 {map}，相当于 Normalize(mean={mean}, std={std})：只用 ToTensor()：本练习不加 Normalize",
     ),
     "hint.flip": (
         "your images are ToTensor()'s, some of them flipped, as {flip} does: use ToTensor() only, no augmentation",
