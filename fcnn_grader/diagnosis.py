@@ -372,3 +372,105 @@ def name_batch_items(images, labels, split, start: int):
         same = all(int(split.labels[i]) == int(y) for i, y in zip(found, labels.tolist()))
         same = same and found != list(range(start, start + len(found)))
     return (candidate.hint() if same else None), [candidate]
+
+
+# ----- the network's forward, stage by stage ---------------------------------------------------
+# The check finds the first point where the student's numbers part from the oracle's; the
+# numbers at the point before agree. A stage candidate replays, from those numbers and with
+# the grader's weights, what the student's code may apply instead of the course's ops.
+
+_ACTS = {
+    "-": lambda t: t, "relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "leaky_relu": F.leaky_relu,
+    "gelu": F.gelu, "elu": F.elu, "silu": F.silu,
+}
+_POOLS = {"max_pool2d": F.max_pool2d, "avg_pool2d": F.avg_pool2d}
+DROPOUT_P = (0.5, 0.1, 0.2, 0.25, 0.3)
+# point -> (layer before it, layer after it, the course's ops in between)
+STAGE_OF = {"pool1": ("conv1", "conv2", "relu, max_pool2d"), "pool2": ("conv2", "fc1", "relu, max_pool2d"),
+            "fc2": ("fc1", "fc2", "relu"), "out": ("fc2", "out", "relu")}
+_LAYER_INDEX = {"conv1": 0, "conv2": 2, "fc1": 4, "fc2": 6, "out": 8}
+
+
+def _stage_candidates(point: str, prev, weights, device) -> list[tuple[Candidate, Callable]]:
+    out = []
+    if point in ("pool1", "pool2"):
+        before, after, wanted = STAGE_OF[point]
+        size = prev.shape[-1]
+        for act_name, act in _ACTS.items():
+            ops = [] if act_name == "-" else [act_name]
+            out.append((ops, lambda t, act=act: act(t)))
+            for pool_name, pool in _POOLS.items():
+                for k in (1, 2, 3, 4):
+                    for s in (1, 2, 3, 4):
+                        if k > size:
+                            continue
+                        shown = pool_name if (k, s) == (2, 2) else f"{pool_name}(kernel_size={k}, stride={s})"
+                        out.append((ops + [shown], lambda t, act=act, pool=pool, k=k, s=s: pool(act(t), kernel_size=k, stride=s)))
+        return [(Candidate("hint.stage_ops", (("before", before), ("after", after), ("wanted", wanted), ("have", ", ".join(ops) or "-")),
+                           label=", ".join(ops) or "-"), f) for ops, f in out]
+    if point in ("fc2", "out"):
+        before, after, wanted = STAGE_OF[point]
+        w, b = (x.to(device) for x in weights[_LAYER_INDEX[point if point == "out" else "fc2"]: _LAYER_INDEX[point if point == "out" else "fc2"] + 2])
+        for act_name, act in _ACTS.items():
+            ops = [] if act_name == "-" else [act_name]
+            out.append((ops, lambda t, act=act: F.linear(act(t), w, b)))
+            for p in DROPOUT_P:
+                def dropped(t, act=act, p=p):
+                    # The runner seeds the RNG for each forward: dropout, if the first to draw, draws this.
+                    with torch.random.fork_rng(devices=[torch.device(device).index or 0] if torch.device(device).type == "cuda" else []):
+                        torch.manual_seed(oracle.SEED)
+                        return F.linear(F.dropout(act(t), p=p, training=True), w, b)
+                out.append((ops + [f"dropout(p={p})"], dropped))
+        return [(Candidate("hint.stage_ops", (("before", before), ("after", after), ("wanted", wanted), ("have", ", ".join(ops) or "-")),
+                           label=", ".join(ops) or "-"), f) for ops, f in out]
+    if point in ("conv1", "conv2"):
+        w, b = (x.to(device) for x in weights[_LAYER_INDEX[point]: _LAYER_INDEX[point] + 2])
+        for pad in (0, 1, 2, 3):
+            for s in (1, 2, 3):
+                if (pad, s) != (0, 1):
+                    out.append((Candidate("hint.conv_args", (("layer", point), ("padding", pad), ("stride", s)), label=f"{point} padding={pad} stride={s}"),
+                                lambda t, pad=pad, s=s: F.conv2d(t, w, b, stride=s, padding=pad)))
+        return out
+    if point == "flatten":
+        forms = {
+            "t.transpose(0, 1).reshape(-1, 192)": (True, lambda t: t.transpose(0, 1).reshape(-1, 192)),
+            "t.permute(0, 2, 3, 1).reshape(-1, 192)": (False, lambda t: t.permute(0, 2, 3, 1).reshape(-1, 192)),
+            "t.transpose(2, 3).reshape(-1, 192)": (False, lambda t: t.transpose(2, 3).reshape(-1, 192)),
+            "t.transpose(1, 3).reshape(-1, 192)": (False, lambda t: t.transpose(1, 3).reshape(-1, 192)),
+        }
+        for shown, (mixes, f) in forms.items():
+            key = "hint.reshape_mixes" if mixes else "hint.flatten_order"
+            out.append((Candidate(key, () if mixes else (("code", shown),), label=shown), f))
+        return out
+    if point == "output":
+        for name, f in (("softmax", lambda t: F.softmax(t, dim=1)), ("log_softmax", lambda t: F.log_softmax(t, dim=1)),
+                        ("softmax(dim=0)", lambda t: F.softmax(t, dim=0)), ("log_softmax(dim=0)", lambda t: F.log_softmax(t, dim=0))):
+            out.append((Candidate("hint.softmax_output", (("op", name),), label=name), f))
+        for name, act in _ACTS.items():
+            if name != "-":
+                out.append((Candidate("hint.relu_output", (("op", name),), label=name), act))
+        return out
+    return out
+
+
+def name_stage(point: str, prev, got, weights, device, atol: float, rtol: float):
+    """The one replayed stage that turns the numbers before ``point`` into the student's numbers at it."""
+    if prev is None or got is None:
+        return None, []
+    pairs = _stage_candidates(point, prev.to(device), weights, device)
+    results = {}
+
+    def matches(c: Candidate) -> bool:
+        try:
+            value = results[c]
+        except KeyError:
+            return False
+        return value is not None and value.shape == got.shape and torch.allclose(value.cpu(), got.cpu(), atol=atol, rtol=rtol)
+
+    with torch.no_grad():
+        for c, f in pairs:
+            try:
+                results[c] = f(prev.to(device))
+            except (RuntimeError, ValueError):
+                results[c] = None
+    return unique([c for c, _ in pairs], matches)

@@ -445,6 +445,14 @@ _M: dict[str, tuple[str, str]] = {
         "on every call the returned loss is the cross-entropy {shift}: return F.cross_entropy(preds, labels).item() as it is",
         "每次调用返回的损失都是交叉熵 {shift}：请原样返回 F.cross_entropy(preds, labels).item()",
     ),
+    "hint.conv_args": (
+        "your {layer} output matches F.conv2d with padding={padding}, stride={stride}: the course's {layer} has no padding and stride 1",
+        "你的 {layer} 输出与 padding={padding}、stride={stride} 的 F.conv2d 一致：课程中的 {layer} 不加 padding，stride 为 1",
+    ),
+    "hint.flatten_order": (
+        "your flattened numbers match {code}: the same numbers in another order; flatten the (N, 12, 4, 4) tensor directly with t.reshape(-1, 12*4*4)",
+        "你展平后的数值与 {code} 一致：数值相同但顺序不同；请直接对 (N, 12, 4, 4) 的张量使用 t.reshape(-1, 12*4*4)",
+    ),
     "hint.total_first": ("this is the first batch only: add up over all batches", "这只是第一批：请对所有批次求和"),
     "hint.total_zero": ("this total stays 0: add to it in the loop (total += ...)", "这个总数一直是 0：请在循环中累加（total += ...）"),
     "hint.count_images": (
