@@ -233,7 +233,6 @@ _M: dict[str, tuple[str, str]] = {
     ),
     "hint.fix_first": ("these follow from the first wrong shape: fix that one first", "这些都是由第一个错误的形状引起的：请先修正它"),
     "hint.see_layer_shapes": ("forward is wrong for a batch of 100 too: see network::layer_shapes", "对于一批 100 张图像 forward 也不对：请先看 network::layer_shapes"),
-    "hint.values_differ": ("the numbers first differ at {point}", "数值从 {point} 开始不同"),
     "hint.hard_coded_batch": (
         "the batch size looks hard-coded (100): use -1 for it, e.g. t.reshape(-1, 12*4*4)",
         "批大小似乎被写死为 100：请用 -1 代替，例如 t.reshape(-1, 12*4*4)",
@@ -356,10 +355,6 @@ _M: dict[str, tuple[str, str]] = {
         "your numbers match the summed loss: use F.cross_entropy(preds, labels) with its default mean",
         "你的结果与求和的损失一致：请使用 F.cross_entropy(preds, labels) 的默认平均",
     ),
-    "hint.diverged": (
-        "each step should be: optimizer.zero_grad(); preds = network(images); loss = F.cross_entropy(preds, labels); loss.backward(); optimizer.step()",
-        "每一步应该是：optimizer.zero_grad(); preds = network(images); loss = F.cross_entropy(preds, labels); loss.backward(); optimizer.step()",
-    ),
     "hint.loop_stopped": ("the loop stops early (a break or return inside it?)", "循环提前结束了（循环里有 break 或 return？）"),
     "hint.new_network": ("train the network train_epoch is given: a Network() made inside the function is not the one that gets checked", "请训练传给 train_epoch 的那个 network：在函数里新建的 Network() 不是被检查的那个"),
     "hint.loader_restarted": ("iterate over the loader once (for images, labels in loader:): each iter(loader) or next(iter(loader)) starts over at the first batch", "只遍历一次 loader（for images, labels in loader:）：每次 iter(loader) 或 next(iter(loader)) 都会从第一个批次重新开始"),
@@ -401,7 +396,6 @@ _M: dict[str, tuple[str, str]] = {
         "your images are ToTensor()'s transposed (rows and columns swapped): use ToTensor() only",
         "你的图像是 ToTensor() 结果的转置（行列互换）：只用 ToTensor()",
     ),
-    "hint.only_to_tensor": ("use transforms.ToTensor() alone, on the training split", "只使用 transforms.ToTensor()，并且用训练集"),
     "hint.target_transform": ("labels are the dataset's own class numbers: no target_transform", "标签就是数据集自带的类别编号：不要使用 target_transform"),
     "hint.shuffle": ("keep the dataset order: no shuffle=True or sampler", "保持数据集的顺序：不要设置 shuffle=True 或 sampler"),
     "hint.batch_size": ("pass batch_size on to DataLoader(train_set, batch_size=batch_size)", "请把 batch_size 传给 DataLoader(train_set, batch_size=batch_size)"),
