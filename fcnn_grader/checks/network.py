@@ -98,11 +98,7 @@ def _param_hint(name: str, instead: dict | None):
 
 
 def _forward(ctx, weights, images, **kwargs) -> dict:
-    result = ctx.runner.forward(weights, images, **kwargs)
-    error = result.get("error")
-    if error and error.get("kind") != "exception":
-        raise failure_from_error(error)  # not implemented, missing, weights don't fit...
-    return result
+    return ctx.call("forward", weights, images, **kwargs)  # not implemented, missing, weights don't fit... fail here
 
 
 @check("network", points=3)
@@ -110,13 +106,14 @@ def layer_shapes(ctx):
     """The shape after each layer for a batch of 100: conv1 [100,6,24,24] ... out [100,10]."""
     weights = oracle.initial_weights()
     images, _ = oracle.random_batch(BATCH_SIZE, seed=1)
-    result = ctx.runner.forward(weights, images, trace=True)
-    if (result.get("error") or {}).get("kind") == "weights_mismatch":
+    try:
+        result = ctx.call("forward", weights, images, trace=True)
+    except CheckFailure as failure:
+        if (failure.error or {}).get("kind") != "weights_mismatch":
+            raise
         # Shapes need no particular weights: a wrong fc1 often follows a wrong conv or
         # pool, and this check can point at it with the network's own initial weights.
-        result = ctx.runner.forward(None, images, trace=True)
-    if result.get("error") and result["error"].get("kind") != "exception":
-        raise failure_from_error(result["error"])
+        result = ctx.call("forward", None, images, trace=True)
     seen = result["points"]
     findings, parts, unreached, later = [], [], [], []
     for point, _ in SHAPE_POINTS:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from .. import diagnosis, oracle
 from ..contract import BATCH_SIZE
-from ..feedback import CheckFailure, Finding, T, failure_from_error
+from ..feedback import CheckFailure, Finding, T
 from . import check, number_of
 from .training_step import LOSS_RTOL, SAME_TRAINING
 
@@ -33,20 +33,9 @@ def run_epoch(ctx, loader: dict) -> dict:
     """One call of the student's train_epoch per loader, shared by the checks of a run.
 
     The epoch over the real training set may already be running in the
-    background since the run started (GradingSession.start_prefetch).
+    background since the run started (GradingSession.start_prefetch): it answers the call.
     """
-
-    def call():
-        if loader["kind"] == "train":
-            prefetched = ctx.session.collect_prefetch()
-            if prefetched is not None:
-                return prefetched
-        return ctx.runner.train_epoch(oracle.initial_weights(), loader)
-
-    result = ctx.session.memo(("train_epoch", repr(loader)), call)
-    if result.get("error"):
-        raise failure_from_error(result["error"])
-    return result
+    return ctx.session.memo(("train_epoch", repr(loader)), lambda: ctx.call("train_epoch", oracle.initial_weights(), loader))
 
 
 def batch_totals(logits: dict, batches) -> tuple[list[float], list[int]]:

@@ -11,7 +11,7 @@ import torch
 from .. import diagnosis, oracle
 from ..contract import BATCH_SIZE
 from ..diagnosis import close
-from ..feedback import CheckFailure, Finding, T, failure_from_error
+from ..feedback import CheckFailure, Finding, T
 from . import check, number_of
 
 # Update distance (see oracle.update_distance) under which two trainings agree.
@@ -27,10 +27,7 @@ def batches(count: int, seed: int = 100):
 
 
 def run_steps(ctx, weights, data, context=None) -> list[dict]:
-    result = ctx.runner.training_step(weights, data)
-    if result.get("error"):
-        raise failure_from_error(result["error"], context=context)
-    return result["steps"]
+    return ctx.call("training_step", weights, data, context=context)["steps"]
 
 
 def diagnose_training(weights, data, steps, device):
