@@ -324,7 +324,9 @@ def name_pixels(pairs: list[tuple]):
         if not (abs(a - 1) < 1e-6 and abs(b) < 1e-6) and a != 0:
             mean, std = -b / a + 0.0, 1 / a  # + 0.0: no "-0"
             shown = f"{a:.4g} x ToTensor()'s" + (f" {b:+.4g}" if abs(b) > 1e-6 else "")
-            candidates.append(Candidate("hint.normalize", (("map", shown), ("mean", f"{mean:.4g}"), ("std", f"{std:.4g}")),
+            # A pure scaling (b = 0) is not what a student writes Normalize for: say only what it is.
+            key, params = ("hint.pixels_scaled", (("map", shown),)) if abs(b) <= 1e-6 else ("hint.normalize", (("map", shown), ("mean", f"{mean:.4g}"), ("std", f"{std:.4g}")))
+            candidates.append(Candidate(key, params,
                                         {"map": lambda t, a=a, b=b: t * a + b, "some": False}, "Normalize / scaling"))
     candidates.append(Candidate("hint.flip", (("flip", "RandomHorizontalFlip"),), {"map": lambda t: t.flip(-1), "some": True}, "horizontal flip"))
     candidates.append(Candidate("hint.flip", (("flip", "RandomVerticalFlip"),), {"map": lambda t: t.flip(-2), "some": True}, "vertical flip"))

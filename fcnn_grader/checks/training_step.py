@@ -38,6 +38,13 @@ def diagnose_training(weights, data, steps, device):
     return hint, None if hint else diagnosis.ruled_out(tried)
 
 
+def unchanged_hint(step: dict):
+    """Why a step left the weights as they were, from what the runner watched (not a guess)."""
+    if cleared_after_backward(step):
+        return T("hint.zero_grad_between")
+    return T("hint.no_backward") if all(g is None for g in step["grads"]) else T("hint.no_step")
+
+
 def cleared_after_backward(step: dict) -> bool:
     """Backward ran, yet the step ends without gradients: zero_grad() came between backward and step."""
     return step.get("backward", False) and all(g is None or not g.any() for g in step["grads"])
@@ -96,11 +103,7 @@ def loss_decreases(ctx):
         return
     unchanged = all(torch.equal(a, b) for a, b in zip(step["weights"], weights))
     if unchanged:
-        if cleared_after_backward(step):
-            hint = T("hint.zero_grad_between")
-        else:
-            no_grads = all(g is None for g in step["grads"])
-            hint = T("hint.no_backward") if no_grads else T("hint.no_step")
+        hint = unchanged_hint(step)
         found = T("found.weights_unchanged")
     ruled = None
     if not unchanged:
@@ -128,8 +131,9 @@ def matches_reference(ctx):
         if not ok:
             ctx.set_parts(parts + [(f"step {j + 1}", False) for j in range(k + 1, len(expected))])
             ruled = None
-            if cleared_after_backward(got):
-                hint = T("hint.zero_grad_between")
+            before = weights if k == 0 else steps[k - 1]["weights"]
+            if all(torch.equal(a, b) for a, b in zip(got["weights"], before)):
+                hint = unchanged_hint(got)  # observed: the step moved nothing, and the hooks say why
             else:
                 hint, ruled = diagnose_training(weights, data, steps, ctx.device)
             raise CheckFailure(
