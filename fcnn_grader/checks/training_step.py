@@ -62,10 +62,9 @@ def returns_loss(ctx):
     data = batches(STEPS)
     steps = run_steps(ctx, weights, data)
     befores = [weights] + [s["weights"] for s in steps[:-1]]
-    probes = [{"before": b, "after": s["weights"], "batch": d} for b, s, d in zip(befores, steps, data)]
-    table = diagnosis.loss_table(probes, ctx.device)
+    expected = [oracle.cross_entropy(b, *d, ctx.device) for b, d in zip(befores, data)]
     got = [_loss_value(s["returned"]) for s in steps]
-    right = [close(g, want, LOSS_RTOL) for g, want in zip(got, table["ce"])]
+    right = [close(g, want, LOSS_RTOL) for g, want in zip(got, expected)]
     kinds = [s["returned"]["kind"] for s in steps]
     ctx.set_parts([("a Python float", all(k == "float" for k in kinds)), ("the loss before the update", all(right))])
     findings = []
@@ -76,9 +75,10 @@ def returns_loss(ctx):
         if returned["kind"] == "other" and returned["type"] == "NoneType":
             hint = T("hint.return_nothing")
         else:
-            hint, tried = diagnosis.name_returned_loss(table, got, LOSS_RTOL)
+            probes = [{"before": b, "after": s["weights"], "batch": d} for b, s, d in zip(befores, steps, data)]
+            hint, tried = diagnosis.name_returned_loss(diagnosis.loss_table(probes, ctx.device), got, LOSS_RTOL)
             ruled = None if hint else diagnosis.ruled_out(tried)
-        findings.append(Finding(where=T("where.returned_call", k=k + 1, n=len(steps)), expected=f"{table['ce'][k]:.6f}",
+        findings.append(Finding(where=T("where.returned_call", k=k + 1, n=len(steps)), expected=f"{expected[k]:.6f}",
                                 found=returned["repr"] if got[k] is None else f"{got[k]:.6f}", hint=hint, ruled_out=ruled))
     if any(k != "float" for k in kinds):
         k = next(i for i, kind in enumerate(kinds) if kind != "float")
