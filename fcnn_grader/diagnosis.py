@@ -308,6 +308,14 @@ def name_count(probes: list[tuple]):
 # ----- the images load_train_set gives ---------------------------------------------------------
 
 
+def _shifted(image, most: int = 4) -> list:
+    """The image moved by up to ``most`` pixels each way, zeros coming in: what RandomCrop(28, padding) gives."""
+    padded = F.pad(image, (most, most, most, most))
+    size = image.shape[-1]
+    return [padded[..., most + dy : most + dy + size, most + dx : most + dx + size]
+            for dy in range(-most, most + 1) for dx in range(-most, most + 1) if (dx, dy) != (0, 0)]
+
+
 def name_pixels(pairs: list[tuple]):
     """Images that are an exact transform of ToTensor()'s: pairs of (found, ToTensor's) tensors.
 
@@ -331,11 +339,15 @@ def name_pixels(pairs: list[tuple]):
     candidates.append(Candidate("hint.flip", (("flip", "RandomHorizontalFlip"),), {"map": lambda t: t.flip(-1), "some": True}, "horizontal flip"))
     candidates.append(Candidate("hint.flip", (("flip", "RandomVerticalFlip"),), {"map": lambda t: t.flip(-2), "some": True}, "vertical flip"))
     candidates.append(Candidate("hint.transposed", replay={"map": lambda t: t.transpose(-1, -2), "some": False}, label="transpose"))
+    candidates.append(Candidate("hint.random_crop", replay={"alts": _shifted, "some": True}, label="RandomCrop(padding)"))
 
     def matches(c: Candidate) -> bool:
         mapped_any = False
         for found, want in pairs:
-            mapped = c.replay["map"](want)
+            if "alts" in c.replay:  # one of several: the first that gives the found image
+                mapped = next((m for m in c.replay["alts"](want) if m.shape == found.shape and torch.equal(m, found)), want)
+            else:
+                mapped = c.replay["map"](want)
             if found.shape == mapped.shape and torch.allclose(found, mapped, atol=1e-6):
                 mapped_any = mapped_any or not torch.equal(mapped, want)
                 continue

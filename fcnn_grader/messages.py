@@ -475,6 +475,10 @@ _M: dict[str, tuple[str, str]] = {
         "your pixels are exactly {map}: a transform after ToTensor() scales them; use ToTensor() only",
         "你的像素值恰好是 {map}：ToTensor() 之后有变换缩放了它们；只用 ToTensor()",
     ),
+    "hint.random_crop": (
+        "your images are ToTensor()'s, some moved by a few pixels with zeros coming in, as RandomCrop(28, padding=...) does: use ToTensor() only, no augmentation",
+        "你的图像就是 ToTensor() 的结果，其中一些平移了几个像素并补零，和 RandomCrop(28, padding=...) 一样：只用 ToTensor()，不要数据增强",
+    ),
     "hint.total_first": ("this is the first batch only: add up over all batches", "这只是第一批：请对所有批次求和"),
     "hint.total_zero": ("this total stays 0: add to it in the loop (total += ...)", "这个总数一直是 0：请在循环中累加（total += ...）"),
     "hint.count_images": (
