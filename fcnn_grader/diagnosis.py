@@ -95,6 +95,8 @@ def training_candidates(lr_adam: float | None = None, lr_sgd: float | None = Non
     for lr in adam:
         if lr > 0 and not close(lr, LEARNING_RATE, 0.05):
             out.append(Candidate("hint.mistake.lr", (("lr", f"{lr:g}"), ("ratio", f"{lr / LEARNING_RATE:.3g}")), {"lr": lr}, "Adam lr != 0.01"))
+            if not grid:  # a new Adam(lr=...) at every step: its first update is the same size
+                out.append(Candidate("hint.mistake.fresh_optimizer_lr", (("lr", f"{lr:g}"),), {"lr": lr, "mistake": "fresh_optimizer"}, "a new Adam(lr) per step"))
     for lr in sgd:
         if lr > 0:
             out.append(Candidate("hint.mistake.sgd", (("lr", f"{lr:g}"),), {"lr": lr, "kind": "sgd"}, "SGD"))

@@ -479,6 +479,10 @@ _M: dict[str, tuple[str, str]] = {
         "your images are ToTensor()'s, some moved by a few pixels with zeros coming in, as RandomCrop(28, padding=...) does: use ToTensor() only, no augmentation",
         "你的图像就是 ToTensor() 的结果，其中一些平移了几个像素并补零，和 RandomCrop(28, padding=...) 一样：只用 ToTensor()，不要数据增强",
     ),
+    "hint.mistake.fresh_optimizer_lr": (
+        "your numbers match a new Adam(lr={lr}) made at every step: use the optimizer you are given (lr=0.01), so Adam keeps its state",
+        "你的结果与每一步都新建 Adam(lr={lr}) 一致：请使用传入的优化器（lr=0.01），让 Adam 保留它的状态",
+    ),
     "hint.total_first": ("this is the first batch only: add up over all batches", "这只是第一批：请对所有批次求和"),
     "hint.total_zero": ("this total stays 0: add to it in the loop (total += ...)", "这个总数一直是 0：请在循环中累加（total += ...）"),
     "hint.count_images": (
