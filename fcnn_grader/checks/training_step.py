@@ -42,7 +42,10 @@ def unchanged_hint(step: dict):
     """Why a step left the weights as they were, from what the runner watched (not a guess)."""
     if cleared_after_backward(step):
         return T("hint.zero_grad_between")
-    return T("hint.no_backward") if all(g is None for g in step["grads"]) else T("hint.no_step")
+    if all(g is None for g in step["grads"]):
+        return T("hint.no_backward")
+    # Gradients there, weights unmoved: no step, or a step before backward (the same numbers).
+    return T("hint.mistake.step_before_backward")
 
 
 def cleared_after_backward(step: dict) -> bool:
