@@ -53,7 +53,8 @@ class Finding:
     where: object
     expected: object = None
     found: object = None
-    hint: object = None
+    hint: object = None  # a likely mistake: only one a replay proves (diagnosis.py)
+    ruled_out: object = None  # when none is proven: the mistakes replayed that do not give these numbers
 
 
 @dataclass
@@ -82,12 +83,13 @@ class CheckFailure(Exception):
 
     def lines(self, lang: str = "en") -> list[str]:
         """The whole message, as lines for the terminal and the reports."""
-        label = {k: T(f"label.{k}").render(lang) for k in ("where", "expected", "found", "hint")}
+        keys = ("where", "expected", "found", "hint", "ruled_out")
+        label = {k: T(f"label.{k}").render(lang) for k in keys}
         width = max(len(v) for v in label.values()) + 1
         out = [render(self.headline, lang)]
         for finding in self.findings:
             out.append("")
-            for key in ("where", "expected", "found", "hint"):
+            for key in keys:
                 value = getattr(finding, key)
                 if value is not None:
                     text = render(value, lang).splitlines() or [""]
