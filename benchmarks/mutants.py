@@ -82,6 +82,7 @@ class Mutant:
     function: str  # the enclosing function
     line: int
     desc: str
+    code: str  # the reference's line(s) the edit touched, whole
     source: str = field(repr=False)
 
 
@@ -164,6 +165,8 @@ def _call_name(node) -> str | None:
 
 
 def _first_call_name(stmt) -> str:
+    if isinstance(stmt, ast.For):
+        return "for"
     for node in ast.walk(stmt):
         if isinstance(node, ast.Call):
             name = _call_name(node)
@@ -476,6 +479,15 @@ def _needs_imports(text: str) -> str:
     return "\n".join(lines) + ("\n" if lines else "") + text
 
 
+def _touched(before: str, after: str) -> str:
+    """The reference's lines an edit changed (for an insertion, the line before it)."""
+    old, new = before.splitlines(), after.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new).get_opcodes():
+        if tag != "equal":
+            return " / ".join(s.strip() for s in old[max(0, i1 - (i1 == i2)):max(i2, i1 + 1)])
+    return ""
+
+
 def _describe(file: str, kind: str, target: str, before: str, after: str) -> tuple[str, int]:
     """One line: the file, then what changed (the differing part of a line, with some context)."""
     old = before.splitlines()
@@ -529,13 +541,14 @@ def generate(reference: Path = REFERENCE) -> list[Mutant]:
                 continue
             seen.add((file, text))
             desc, line = _describe(file, kind, target, base, text)
+            code = _touched(base, text)
             text = _needs_imports(text)
             digest = hashlib.sha1(f"{file}\n{text}".encode()).hexdigest()[:8]
             node = nodes[index]
             mutants.append(Mutant(
                 id=f"{file.removesuffix('.py')}-{kind}-{digest}", file=file, exercise=exercise, kind=kind,
                 target=target, function=_enclosing(node, parents) if not isinstance(node, ast.FunctionDef) else node.name,
-                line=line, desc=desc, source=text + "\n",
+                line=line, desc=desc, code=code, source=text + "\n",
             ))
     return mutants
 
@@ -1032,128 +1045,100 @@ NEUTRAL_HINTS = {"hint.fix_first", "hint.see_layer_shapes", "hint.values_differ"
 
 
 def right_hints(m: dict) -> set[str]:
-    """The hint keys that would be right for this edit (the benchmark's judgment, by edit kind)."""
-    kind, target, file, func = m["kind"], m["target"], m["file"], m["function"]
-    desc = m["desc"]
+    """The hint keys that would be right for this edit: the benchmark's own judgment, by edit.
+
+    A hint is right when what it says is the mistake (or a fact about the
+    student's own ops, as hint.stage_ops lists them) is the edit, and its fix
+    undoes it. A true symptom whose fix is elsewhere (a reshape blamed for a
+    missing pool) is not. Hint keys that a later grader adds must be added here,
+    after checking their words against the edits that show them.
+    """
+    kind, target, file, func, desc = m["kind"], m["target"], m["file"], m["function"], m["code"]
     right: set[str] = set()
     if file == "network.py":
-        right |= {"hint.stage_ops"} if kind in ("strip_call", "name_swap", "remove_stmt", "repeat_stmt", "swap_stmts",
-                                                 "insert_relu", "insert_dropout", "kwarg_add", "const") else set()
+        if func == "forward":
+            right.add("hint.stage_ops")  # the student's own ops, traced: a fact whatever the edit
         if kind in ("insert_softmax", "insert_log_softmax"):
-            right |= {"hint.softmax_output"}
+            right.add("hint.softmax_output")
         if kind == "insert_relu":
-            right |= {"hint.relu_output"}
-        if kind == "insert_detach" or (kind == "kwarg_add" and "requires_grad" in target):
-            right |= {"hint.no_grad"}
+            right.add("hint.relu_output")
+        if kind.startswith("insert_") and target == "output":
+            right.add("hint.output_changed")
+        if kind == "insert_detach":
+            right.add("hint.no_grad")
         if func == "__init__":
-            right |= {"hint.layer_def", "hint.fc1_in_features", "hint.extra_param", "hint.matmul_shapes", "hint.conv_padding"}
-        if "max_pool2d" in target or "max_pool2d" in desc:
-            right |= {"hint.missing_pool"}
-        if "padding" in target or "stride" in target or "kernel" in target:
-            right |= {"hint.conv_padding", "hint.missing_pool"}
-        if "reshape" in desc:
+            right.add("hint.layer_def")
+            fc1_in = "self.fc1" in desc and (target.startswith(("in_features", "value")) or kind == "binop")
+            if fc1_in:
+                right |= {"hint.fc1_in_features", "hint.matmul_shapes"}
+        if "max_pool2d" in desc and kind in ("remove_stmt", "strip_call", "swap_stmts", "name_swap"):
+            right.add("hint.missing_pool")
+        if "padding" in target and "Conv2d" in target:
+            right.add("hint.conv_padding")
+        if "reshape" in desc or target == "reshape":
             right |= {"hint.reshape_mixes", "hint.reshape_size", "hint.hard_coded_batch", "hint.flatten_batch",
-                      "hint.batch_mixing", "hint.matmul_shapes", "hint.missing_flatten", "hint.use_reshape"}
-        if kind == "remove_stmt" and target == "reshape":
-            right |= {"hint.missing_flatten", "hint.matmul_shapes"}
-        if target == "self.out" or "self.out" in desc:
-            right |= {"hint.output_changed"}
+                      "hint.matmul_shapes", "hint.missing_flatten", "hint.use_reshape"}
+        if "self.out" in desc and kind in ("remove_stmt", "strip_call", "swap_stmts"):
+            right.add("hint.output_changed")
     elif file == "metrics.py":
-        if "argmax" in desc and ("dim" in target or "argmax" in target or kind == "strip_call"):
-            right |= {"hint.argmax_dim", "hint.argmax_flat"}
-        if kind in ("strip_call",) and target == "item":
-            right |= {"hint.return_item"}
-        if target in ("eq->ne",):
-            right |= {"hint.count_wrong"}
-        if "sum->mean" in target:
+        if kind == "const" and target.startswith("dim="):
+            right.add("hint.argmax_dim")
+        if kind == "kwarg_remove" and "dim" in target:
+            right.add("hint.argmax_flat")
+        if kind == "strip_call" and target == "item":
+            right.add("hint.return_item")
+        if kind == "strip_call" and target == "sum":
+            right.add("hint.item_on_batch")
+        if target == "eq->ne":
+            right.add("hint.count_wrong")
+        if target == "sum->mean":
             right |= {"hint.count_fraction", "hint.return_float_count"}
-        if "argmax->argmin" in target:
-            right |= set()
-    elif file == "training_step.py":
+    elif file in ("training_step.py", "training_loop.py"):
         if kind == "remove_stmt" and target == "zero_grad":
-            right |= {"hint.mistake.no_zero_grad"}
+            right.add("hint.mistake.no_zero_grad")
         if kind == "remove_stmt" and target == "step":
-            right |= {"hint.no_step"}
+            right |= {"hint.no_step", "hint.mistake.step_before_backward"}  # both say "step() is missing"
         if kind == "remove_stmt" and target == "backward":
-            right |= {"hint.no_backward", "hint.no_step"}
+            right.add("hint.no_backward")
         if kind == "repeat_stmt" and target == "step":
-            right |= {"hint.mistake.double_step"}
+            right.add("hint.mistake.double_step")
         if kind == "repeat_stmt" and target == "backward":
-            right |= {"hint.second_backward"}
-        if kind == "insert_fresh_optimizer":
-            right |= {"hint.mistake.fresh_optimizer"} if "Adam" in target and "0.01" in target else set()
-        if kind == "swap_stmts" and "step" in target and "backward" in target:
-            right |= {"hint.mistake.step_before_backward"}
-        if kind == "swap_stmts" and "zero_grad" in target and "backward" in target:
-            right |= {"hint.zero_grad_between"}
+            right.add("hint.second_backward")
+        if kind == "insert_fresh_optimizer" and "Adam" in target and "lr=0.01" in target:
+            right.add("hint.mistake.fresh_optimizer")
+        if kind == "swap_stmts" and target in ("backward<->step", "step<->backward"):
+            right |= {"hint.mistake.step_before_backward", "hint.no_step"}  # both say "or it comes before backward"
+        if kind == "swap_stmts" and target in ("zero_grad<->backward", "backward<->zero_grad"):
+            right.add("hint.zero_grad_between")
         if kind == "insert_grad_off":
             right |= {"hint.grad_disabled", "hint.grad_disabled_at"}
         if "reduction='sum'" in target:
-            right |= {"hint.summed_loss", "hint.mistake.sum_loss"}
+            right |= {"hint.summed_loss", "hint.mistake.sum_loss", "hint.total_times_batch"}
         if kind == "insert_softmax":
-            right |= {"hint.mistake.softmax_in_loss"}
+            right.add("hint.mistake.softmax_in_loss")
         if "nll_loss" in target:
-            right |= {"hint.mistake.nll_on_logits"}
+            right.add("hint.mistake.nll_on_logits")
         if kind == "strip_call" and target == "item":
             right |= {"hint.return_item", "hint.return_float"}
-        if kind == "insert_detach":
-            right |= {"hint.grad_disabled"}
-        if kind in ("arg_swap",) and "cross_entropy" in target:
-            right |= set()
-    elif file == "training_loop.py":
-        if kind == "remove_stmt" and target == "zero_grad":
-            right |= {"hint.mistake.no_zero_grad"}
-        if kind == "remove_stmt" and target == "step":
-            right |= {"hint.no_step"}
-        if kind == "remove_stmt" and target == "backward":
-            right |= {"hint.no_backward", "hint.no_step"}
-        if kind == "repeat_stmt" and target == "step":
-            right |= {"hint.mistake.double_step"}
-        if kind == "repeat_stmt" and target == "backward":
-            right |= {"hint.second_backward"}
-        if kind == "insert_fresh_optimizer":
-            right |= {"hint.mistake.fresh_optimizer"} if "Adam" in target and "0.01" in target else set()
-        if kind == "swap_stmts" and "step" in target and "backward" in target:
-            right |= {"hint.mistake.step_before_backward"}
-        if kind == "swap_stmts" and "zero_grad" in target and "backward" in target:
-            right |= {"hint.zero_grad_between"}
-        if "reduction='sum'" in target:
-            right |= {"hint.mistake.sum_loss", "hint.summed_loss", "hint.total_times_batch"}
-        if kind == "insert_softmax":
-            right |= {"hint.mistake.softmax_in_loss"}
-        if "nll_loss" in target:
-            right |= {"hint.mistake.nll_on_logits"}
         if kind == "aug_to_assign":
-            right |= {"hint.total_last"}
-        if kind == "swap_stmts" and "get_num_correct" in target:
-            right |= set()
-        if kind == "strip_call" and target == "item":
-            right |= {"hint.return_item"}
-        if kind == "return_swap":
-            right |= set()
-        if kind == "insert_grad_off":
-            right |= {"hint.grad_disabled", "hint.grad_disabled_at"}
-        if kind == "target_swap":
-            right |= set()
+            right.add("hint.total_last")
     elif file == "data.py":
-        if "train=False" in target or "train" in target and kind == "kwarg_remove":
-            right |= {"hint.test_split"}
-        if "Normalize" in target or "Lambda(lambda x: x * 2)" in target:
+        if "train=False" in target or (kind == "kwarg_remove" and target.endswith("-train)")):
+            right |= {"hint.test_split", "hint.only_to_tensor"}  # "ToTensor() alone, on the training split"
+        if "Normalize" in target:
             right |= {"hint.normalize", "hint.only_to_tensor"}
-        if kind == "transform_add" and ("Flip" in target or "Rotation" in target or "Crop" in target):
-            right |= {"hint.only_to_tensor"}
-        if kind == "transform_add" and ("squeeze" in target or "flatten" in target or "Resize" in target):
-            right |= {"hint.image_shape"}
-        if "float64" in target:
-            right |= {"hint.to_tensor"}
+        if kind == "transform_add" and not any(w in target for w in ("squeeze", "flatten", "Resize", "Normalize")):
+            right.add("hint.only_to_tensor")
+        if kind == "transform_add" and any(w in target for w in ("squeeze", "flatten", "Resize")):
+            right.add("hint.image_shape")
         if "PILToTensor" in target or (kind in ("kwarg_remove", "strip_call") and ("transform" in target or "Compose" in target)):
-            right |= {"hint.to_tensor"}
+            right.add("hint.to_tensor")
         if "target_transform" in target:
             right |= {"hint.target_transform", "hint.float_labels"}
         if "shuffle" in target:
-            right |= {"hint.shuffle"}
+            right.add("hint.shuffle")
         if "drop_last" in target:
-            right |= {"hint.drop_last"}
+            right.add("hint.drop_last")
         if "batch_size" in target or "batch_size" in desc:
             right |= {"hint.batch_size", "hint.drop_last"}
     return right
@@ -1169,8 +1154,7 @@ def classify(m: dict, r: dict) -> str:
     hints = {h for v in failed.values() for h in v["hints"]} - NEUTRAL_HINTS
     if not hints:
         return "no_hint"
-    right = right_hints(m)
-    return "named" if hints <= right else "misleading"
+    return "named" if hints <= right_hints(m) else "misleading"
 
 
 # ===== driver ==================================================================================
@@ -1184,8 +1168,25 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutants graded at once (at most 2 here)")
     parser.add_argument("--only", default=None, help="only mutants whose id contains this (e.g. 'network-', '-const-')")
     parser.add_argument("--grader-root", default=None, help="grade with the fcnn_grader of this worktree")
+    parser.add_argument("--gaps", type=Path, default=None, help="write the mutants that expose a gap here (markdown)")
+    parser.add_argument("--label", default="", help="what was graded, for --gaps (e.g. the branch)")
     parser.add_argument("--list", action="store_true", help="print the mutants and stop")
+    parser.add_argument("--reclassify", type=Path, default=None,
+                        help="classify the records of an earlier --json again (after RIGHT_HINTS changed), without grading")
     args = parser.parse_args(argv)
+    if args.reclassify:
+        old = json.loads(args.reclassify.read_text())
+        records = old["mutants"]
+        fresh = {m.id: asdict(m) for m in generate()}
+        for rec in records:
+            rec.update({k: v for k, v in fresh.get(rec["id"], {}).items() if k != "source"})
+            rec["class"] = classify(rec, rec)
+        summary = summarize(records, old["summary"]["elapsed_s"])
+        if args.gaps:
+            write_gaps(records, summary, args.gaps, args.label)
+        if args.json:
+            args.json.write_text(json.dumps({"summary": summary, "mutants": records}, indent=1, default=str))
+        return 0
 
     mutants = generate()
     if args.only:
@@ -1206,7 +1207,7 @@ def main(argv=None) -> int:
 
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(args.grader_root,), max_tasks_per_child=40) as pool:
+                                 initargs=(args.grader_root,)) as pool:
             futures = {pool.submit(run_one, asdict(m), workdir): m.id for m in mutants}
             for done, future in enumerate(as_completed(futures), 1):
                 mid = futures[future]
@@ -1223,11 +1224,58 @@ def main(argv=None) -> int:
                       f"{','.join(rec['hints'])}", flush=True)
     elapsed = time.perf_counter() - started
     summary = summarize(list(records.values()), elapsed)
+    if args.gaps:
+        write_gaps(list(records.values()), summary, args.gaps, args.label)
     if args.json:
         for rec in records.values():
             rec.pop("source", None)
         args.json.write_text(json.dumps({"summary": summary, "mutants": list(records.values())}, indent=1, default=str))
     return 0
+
+
+def write_gaps(records: list[dict], summary: dict, path: Path, label: str) -> None:
+    """The mutants that expose a gap, as markdown: for the engineer who improves the diagnosis."""
+    f = summary["all"]
+    out = [
+        "# Gaps found by the mutation benchmark",
+        "",
+        f"Generated by `python benchmarks/mutants.py --gaps {path.name}` ({label}). "
+        f"{f['mutants']} mutants, {f['equivalent']} equivalent, {f['non_equivalent']} graded as mistakes: "
+        f"caught {f['caught_pct']}%, named {f['named_pct']}%, misleading {f['misleading']}, "
+        f"false positives {f['false_positives']}. Each line: mutant id, the edit, the checks that failed, "
+        "the hints shown (WRONG: those the edit does not make right, see right_hints()).",
+        "",
+    ]
+    wrong_by_key = defaultdict(list)
+    for r in records:
+        if r["class"] == "misleading":
+            for h in set(r.get("hints", [])) - NEUTRAL_HINTS - right_hints(r):
+                wrong_by_key[h].append(r)
+    out += ["## Wrong hints, by key", "", "| hint | mutants | edits it was shown for (examples) |", "|---|---|---|"]
+    for key, rs in sorted(wrong_by_key.items(), key=lambda kv: -len(kv[1])):
+        kinds = Counter(f"{r['exercise']}: {r['kind']} {r['target']}" for r in rs)
+        examples = "; ".join(f"{k} ({n})" if n > 1 else k for k, n in kinds.most_common(4))
+        out.append(f"| {key.removeprefix('hint.')} | {len(rs)} | {examples.replace('|', '/')} |")
+    out.append("")
+    sections = [
+        ("false_positive", "False positives (equivalent to the reference, yet a check fails)"),
+        ("not_caught", "Not caught (no check fails)"),
+        ("misleading", "Misleading (a hint that does not fit the edit)"),
+        ("no_hint", "Caught, but no hint names the mistake"),
+    ]
+    for cls, title in sections:
+        rs = sorted((r for r in records if r["class"] == cls), key=lambda r: (r["exercise"], r["kind"], r["id"]))
+        out += [f"## {title}: {len(rs)}", ""]
+        for r in rs:
+            failed = ",".join(x.split("::")[1] for x in r.get("failed", [])) or "-"
+            hints = [h.removeprefix("hint.") for h in r.get("hints", [])]
+            wrong = sorted(h.removeprefix("hint.") for h in set(r.get("hints", [])) - NEUTRAL_HINTS - right_hints(r))
+            text = f"- `{r['id']}` {r['desc']}; failed: {failed}; hints: {', '.join(hints) or '-'}"
+            if cls == "misleading":
+                text += f"; WRONG: {', '.join(wrong)}"
+            out.append(text)
+        out.append("")
+    path.write_text("\n".join(out))
 
 
 def summarize(records: list[dict], elapsed: float) -> dict:
@@ -1268,7 +1316,9 @@ def summarize(records: list[dict], elapsed: float) -> dict:
         if rs:
             print(f"\n{cls} ({len(rs)}):")
             for r in rs:
-                print(f"  {r['id']:38} {r['desc'][:100]}  failed={','.join(x.split('::')[1] for x in r['failed'])} hints={','.join(r['hints'])}")
+                wrong = sorted(set(r["hints"]) - NEUTRAL_HINTS - right_hints(r)) if cls == "misleading" else []
+                print(f"  {r['id']:38} {r['desc'][:100]}  failed={','.join(x.split('::')[1] for x in r['failed'])} "
+                      f"hints={','.join(r['hints'])}" + (f"  WRONG={','.join(wrong)}" if wrong else ""))
     return summary
 
 
