@@ -138,6 +138,9 @@ TRANSFORMS_ADDED = [
     "transforms.Lambda(lambda x: x.squeeze(0))",
     "transforms.Lambda(lambda x: x.flatten())",
     "transforms.Lambda(lambda x: x.clone())",
+    "transforms.RandomHorizontalFlip(p=1.0)",
+    "transforms.Lambda(lambda x: 1 - x)",
+    "transforms.Lambda(lambda x: x.double())",
 ]
 
 # Statements a student may insert into the training functions (at the start of the body).
@@ -151,6 +154,64 @@ STEP_INSERTS = [
     ("mode", "network.eval()"),
     ("grad_off", "torch.set_grad_enabled(False)"),
     ("seed", "torch.manual_seed(0)"),
+]
+
+
+# Rewrites of a whole expression or statement, each applied where its text occurs (once), in
+# the reference as ast.unparse writes it: mistakes that take more than one node to make (a
+# stale or running loss, a count that is the batch size, a loop over something else than the
+# loader...), and correct rewrites, to test the equivalence judgment and the grader's tolerance.
+# (file, family, old text, new text)
+REWRITES = [
+    ("metrics.py", "values", "preds.argmax(dim=1)", "preds.max(dim=1)[0]"),
+    ("metrics.py", "fraction", ".sum().item()", ".float().mean().item()"),
+    ("metrics.py", "fraction", "return preds.argmax(dim=1).eq(labels).sum().item()", "return preds.argmax(dim=1).eq(labels).sum().item() / len(labels)"),
+    ("metrics.py", "float_count", ".sum().item()", ".sum().float().item()"),
+    ("metrics.py", "batch_size", "return preds.argmax(dim=1).eq(labels).sum().item()", "return len(preds.argmax(dim=1).eq(labels))"),
+    ("metrics.py", "bool", ".sum().item()", ".any().item()"),
+    ("metrics.py", "numpy", "return preds.argmax(dim=1).eq(labels).sum().item()", "return int((preds.numpy().argmax(axis=1) == labels.numpy()).sum())"),
+    ("metrics.py", "numpy_detached", "return preds.argmax(dim=1).eq(labels).sum().item()", "return int((preds.detach().numpy().argmax(axis=1) == labels.numpy()).sum())"),
+    ("metrics.py", "nonzero", ".sum().item()", ".nonzero().size(0)"),
+    ("metrics.py", "softmax_first", "preds.argmax(dim=1)", "preds.softmax(dim=1).argmax(dim=1)"),
+    ("metrics.py", "labels_first", "preds.argmax(dim=1).eq(labels)", "labels.eq(preds.argmax(dim=1))"),
+    ("training_step.py", "stale_first", "    return loss.item()", "    training_step.__dict__.setdefault('first', loss.item())\n    return training_step.first"),
+    ("training_step.py", "stale_previous", "    return loss.item()", "    previous = training_step.__dict__.get('previous', loss.item())\n    training_step.previous = loss.item()\n    return previous"),
+    ("training_step.py", "running_mean", "    return loss.item()", "    training_step.losses = getattr(training_step, 'losses', []) + [loss.item()]\n    return sum(training_step.losses) / len(training_step.losses)"),
+    ("training_step.py", "loss_after_update", "    return loss.item()", "    return F.cross_entropy(network(images), labels).item()"),
+    ("training_step.py", "times_batch", "return loss.item()", "return loss.item() * len(labels)"),
+    ("training_step.py", "float", "return loss.item()", "return float(loss)"),
+    ("training_step.py", "mse", "loss = F.cross_entropy(preds, labels)", "loss = F.mse_loss(F.softmax(preds, dim=1), F.one_hot(labels, 10).float())"),
+    ("training_step.py", "loss_times_10", "loss = F.cross_entropy(preds, labels)", "loss = 10 * F.cross_entropy(preds, labels)"),
+    ("training_step.py", "no_grad_forward", "    preds = network(images)", "    with torch.no_grad():\n        preds = network(images)"),
+    ("training_step.py", "labels_float", "F.cross_entropy(preds, labels)", "F.cross_entropy(preds, labels.float())"),
+    ("training_step.py", "one_hot", "F.cross_entropy(preds, labels)", "F.cross_entropy(preds, F.one_hot(labels, 10).float())"),
+    ("training_step.py", "log_softmax_nll", "F.cross_entropy(preds, labels)", "F.nll_loss(F.log_softmax(preds, dim=1), labels)"),
+    ("training_step.py", "clip_grad", "    optimizer.step()", "    torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)\n    optimizer.step()"),
+    ("training_step.py", "weight_decay", "    optimizer.step()", "    optimizer.param_groups[0]['weight_decay'] = 0.01\n    optimizer.step()"),
+    ("training_step.py", "manual_update", "    optimizer.step()", "    with torch.no_grad():\n        for p in network.parameters():\n            p -= 0.01 * p.grad"),
+    ("training_loop.py", "times_batch", "total_loss += loss.item()", "total_loss += loss.item() * len(labels)"),
+    ("training_loop.py", "correct_after_update", "total_correct += get_num_correct(preds, labels)", "total_correct += get_num_correct(network(images), labels)"),
+    ("training_loop.py", "mean_loss", "return (total_loss, total_correct)", "return (total_loss / len(loader), total_correct)"),
+    ("training_loop.py", "break_first", "        total_correct += get_num_correct(preds, labels)", "        total_correct += get_num_correct(preds, labels)\n        break"),
+    ("training_loop.py", "enumerate", "for images, labels in loader:", "for images, labels in enumerate(loader):"),
+    ("training_loop.py", "next_iter", "    for images, labels in loader:", "    for _ in range(len(loader)):\n        images, labels = next(iter(loader))"),
+    ("training_loop.py", "new_network", "    total_loss = 0", "    network = type(network)()\n    total_loss = 0"),
+    ("training_loop.py", "skip_last", "for images, labels in loader:", "for images, labels in list(loader)[:-1]:"),
+    ("training_loop.py", "twice", "for images, labels in loader:", "for images, labels in [*loader, *loader]:"),
+    ("training_loop.py", "float_correct", "total_correct += get_num_correct(preds, labels)", "total_correct += float(get_num_correct(preds, labels))"),
+    ("training_loop.py", "tensor_loss", "total_loss += loss.item()", "total_loss += loss.detach()"),
+    ("training_loop.py", "no_grad_forward", "        preds = network(images)", "        with torch.no_grad():\n            preds = network(images)"),
+    ("training_loop.py", "list_loader", "for images, labels in loader:", "for images, labels in list(loader):"),
+    ("training_loop.py", "unused_count", "        preds = network(images)\n", "        preds = network(images)\n        correct = get_num_correct(preds, labels)\n"),
+    ("data.py", "no_compose", "transforms.Compose([transforms.ToTensor()])", "transforms.ToTensor()"),
+    ("data.py", "download_true", "download=download", "download=True"),
+    ("data.py", "sampler", "batch_size=batch_size)", "batch_size=batch_size, sampler=torch.utils.data.RandomSampler(train_set))"),
+    ("data.py", "subset", "DataLoader(train_set,", "DataLoader(torch.utils.data.Subset(train_set, range(50000)),"),
+    ("data.py", "resize_before", "transforms.Compose([", "transforms.Compose([transforms.Resize(32), "),
+    ("data.py", "pad_before", "transforms.Compose([", "transforms.Compose([transforms.Pad(2), "),
+    ("data.py", "center_crop_before", "transforms.Compose([", "transforms.Compose([transforms.CenterCrop(28), "),
+    ("data.py", "flip_always", "transforms.ToTensor()]", "transforms.ToTensor(), transforms.RandomHorizontalFlip(p=1.0)]"),
+    ("data.py", "batch_size_double", "batch_size=batch_size)", "batch_size=batch_size * 2)"),
 ]
 
 
@@ -550,6 +611,22 @@ def generate(reference: Path = REFERENCE) -> list[Mutant]:
                 target=target, function=_enclosing(node, parents) if not isinstance(node, ast.FunctionDef) else node.name,
                 line=line, desc=desc, code=code, source=text + "\n",
             ))
+        for _, family, old, new in (r for r in REWRITES if r[0] == file):
+            if old not in base:
+                raise ValueError(f"rewrite {family}: {old!r} is not in {file} any more")
+            text = base.replace(old, new, 1)
+            ast.parse(text)
+            if (file, text) in seen:
+                continue
+            seen.add((file, text))
+            desc, line = _describe(file, "rewrite", family, base, text)
+            code = _touched(base, text)
+            text = _needs_imports(text)
+            digest = hashlib.sha1(f"{file}\n{text}".encode()).hexdigest()[:8]
+            mutants.append(Mutant(
+                id=f"{file.removesuffix('.py')}-rewrite-{digest}", file=file, exercise=exercise, kind="rewrite",
+                target=family, function="", line=line, desc=desc, code=code, source=text + "\n",
+            ))
     return mutants
 
 
@@ -657,6 +734,18 @@ def _inputs(seed: int, n: int):
 
     g = torch.Generator().manual_seed(seed)
     return torch.rand(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+def _real(k: int, n: int):
+    """Batch k of n real training images and labels (real labels make the counts of correct
+    predictions move with each update, which random labels hardly do)."""
+    if "real" not in _REF_CACHE:
+        import torchvision
+
+        ds = torchvision.datasets.FashionMNIST(str(_data_root()), train=True)
+        _REF_CACHE["real"] = (ds.data.unsqueeze(1).float() / 255, ds.targets.clone())
+    images, labels = _REF_CACHE["real"]
+    return images[k * n:(k + 1) * n].clone(), labels[k * n:(k + 1) * n].clone()
 
 
 def _behaviour_network(folder: Path) -> dict:
@@ -800,14 +889,14 @@ def _behaviour_training(folder: Path, which: str) -> dict:
     returned = []
     torch.manual_seed(5)
     if which == "training_step":
-        batches = [_inputs(10 + k, 100) for k in range(4)] + [_inputs(10, 100), _inputs(20, 37)]
+        batches = [_real(k, 100) for k in range(4)] + [_real(0, 100), _real(40, 37), _inputs(10, 100)]
         for images, labels in batches:
             got = _guarded(mod.training_step, net, optimizer, images, labels)
             returned.append(got if got[0] == "raise" else ("ok", _value(got[1])))
             if got[0] == "raise":
                 break
     else:
-        loader = [_inputs(30 + k, 100) for k in range(5)] + [_inputs(40, 37)]
+        loader = [_real(10 + k, 100) for k in range(7)] + [_real(30, 37), _inputs(40, 100)]
         got = _guarded(mod.train_epoch, net, optimizer, loader)
         returned.append(got if got[0] == "raise" else ("ok", _value(got[1])))
         # a second epoch: nothing cached between calls
@@ -1044,6 +1133,36 @@ def run_one(mutant: dict, workdir: str) -> dict:
 NEUTRAL_HINTS = {"hint.fix_first", "hint.see_layer_shapes", "hint.values_differ", "hint.diverged"}
 
 
+# The hints that fit each rewrite (families not listed: none has a hint that fits yet).
+RIGHT_FOR_REWRITE = {
+    ("metrics.py", "values"): {"hint.max_values"},
+    ("metrics.py", "fraction"): {"hint.count_fraction", "hint.return_float_count"},
+    ("metrics.py", "float_count"): {"hint.return_float_count"},
+    ("metrics.py", "bool"): {"hint.return_bool"},
+    ("metrics.py", "numpy"): {"hint.numpy_requires_grad"},
+    ("training_step.py", "loss_after_update"): {"hint.loss_after_update"},
+    ("training_step.py", "times_batch"): {"hint.summed_loss", "hint.mistake.sum_loss"},
+    ("*", "no_grad_forward"): {"hint.grad_disabled", "hint.grad_disabled_at"},
+    ("training_step.py", "labels_float"): {"hint.labels_dtype"},
+    ("training_step.py", "manual_update"): {"hint.no_step"},  # "optimizer.step() is missing": it is
+    ("training_loop.py", "times_batch"): {"hint.total_times_batch"},
+    ("training_loop.py", "correct_after_update"): {"hint.correct_after_update"},
+    ("training_loop.py", "mean_loss"): {"hint.total_mean"},
+    ("training_loop.py", "break_first"): {"hint.loop_stopped"},
+    ("training_loop.py", "skip_last"): {"hint.loop_stopped"},
+    ("training_loop.py", "enumerate"): {"hint.enumerate_batch"},
+    ("training_loop.py", "next_iter"): {"hint.loader_restarted"},
+    ("training_loop.py", "new_network"): {"hint.new_network"},
+    ("training_loop.py", "twice"): {"hint.loop_twice"},
+    ("training_loop.py", "float_correct"): {"hint.return_float_count"},
+    ("training_loop.py", "tensor_loss"): {"hint.return_item"},
+    ("data.py", "sampler"): {"hint.shuffle"},
+    ("data.py", "resize_before"): {"hint.image_shape"},
+    ("data.py", "pad_before"): {"hint.image_shape"},
+    ("data.py", "batch_size_double"): {"hint.batch_size"},
+}
+
+
 def right_hints(m: dict) -> set[str]:
     """The hint keys that would be right for this edit: the benchmark's own judgment, by edit.
 
@@ -1054,6 +1173,8 @@ def right_hints(m: dict) -> set[str]:
     after checking their words against the edits that show them.
     """
     kind, target, file, func, desc = m["kind"], m["target"], m["file"], m["function"], m["code"]
+    if kind == "rewrite":
+        return set(RIGHT_FOR_REWRITE.get((file, target), RIGHT_FOR_REWRITE.get(("*", target), ())))
     right: set[str] = set()
     if file == "network.py":
         if func == "forward":
