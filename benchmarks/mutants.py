@@ -1140,15 +1140,20 @@ RIGHT_FOR_REWRITE = {
     ("metrics.py", "float_count"): {"hint.return_float_count"},
     ("metrics.py", "bool"): {"hint.return_bool"},
     ("metrics.py", "numpy"): {"hint.numpy_requires_grad"},
+    ("metrics.py", "batch_size"): {"hint.count_images"},
     ("training_step.py", "loss_after_update"): {"hint.loss_after_update"},
-    ("training_step.py", "times_batch"): {"hint.summed_loss", "hint.mistake.sum_loss"},
+    ("training_step.py", "times_batch"): {"hint.summed_loss", "hint.mistake.sum_loss", "hint.loss_scaled"},
+    ("training_step.py", "loss_times_10"): {"hint.loss_scaled"},
+    ("training_step.py", "stale_first"): {"hint.stale_first"},
+    ("training_step.py", "stale_previous"): {"hint.stale_previous"},
+    ("training_step.py", "running_mean"): {"hint.running_mean"},
     ("*", "no_grad_forward"): {"hint.grad_disabled", "hint.grad_disabled_at"},
     ("training_step.py", "labels_float"): {"hint.labels_dtype"},
-    ("training_step.py", "manual_update"): {"hint.no_step"},  # "optimizer.step() is missing": it is
+    ("training_step.py", "manual_update"): {"hint.no_step", "hint.mistake.sgd"},  # "optimizer.step() is missing": it is
     ("training_loop.py", "times_batch"): {"hint.total_times_batch"},
     ("training_loop.py", "correct_after_update"): {"hint.correct_after_update"},
     ("training_loop.py", "mean_loss"): {"hint.total_mean"},
-    ("training_loop.py", "break_first"): {"hint.loop_stopped"},
+    ("training_loop.py", "break_first"): {"hint.loop_stopped", "hint.total_first"},
     ("training_loop.py", "skip_last"): {"hint.loop_stopped"},
     ("training_loop.py", "enumerate"): {"hint.enumerate_batch"},
     ("training_loop.py", "next_iter"): {"hint.loader_restarted"},
@@ -1157,6 +1162,7 @@ RIGHT_FOR_REWRITE = {
     ("training_loop.py", "float_correct"): {"hint.return_float_count"},
     ("training_loop.py", "tensor_loss"): {"hint.return_item"},
     ("data.py", "sampler"): {"hint.shuffle"},
+    ("data.py", "flip_always"): {"hint.flip"},
     ("data.py", "resize_before"): {"hint.image_shape"},
     ("data.py", "pad_before"): {"hint.image_shape"},
     ("data.py", "batch_size_double"): {"hint.batch_size"},
@@ -1196,8 +1202,10 @@ def right_hints(m: dict) -> set[str]:
             right.add("hint.missing_pool")
         if "padding" in target and "Conv2d" in target:
             right.add("hint.conv_padding")
+        if kind == "kwarg_add" and "Conv2d" in target and any(w in target for w in ("padding", "stride", "dilation")):
+            right.add("hint.conv_args")
         if "reshape" in desc or target == "reshape":
-            right |= {"hint.reshape_mixes", "hint.reshape_size", "hint.hard_coded_batch", "hint.flatten_batch",
+            right |= {"hint.reshape_mixes", "hint.reshape_size", "hint.hard_coded_batch", "hint.flatten_batch", "hint.flatten_order",
                       "hint.matmul_shapes", "hint.missing_flatten", "hint.use_reshape"}
         if "self.out" in desc and kind in ("remove_stmt", "strip_call", "swap_stmts"):
             right.add("hint.output_changed")
@@ -1212,6 +1220,10 @@ def right_hints(m: dict) -> set[str]:
             right.add("hint.item_on_batch")
         if target == "eq->ne":
             right.add("hint.count_wrong")
+        if target == "argmax->argmin":
+            right.add("hint.argmin")
+        if kind == "strip_call" and target == "eq":
+            right.add("hint.count_no_eq")
         if target == "sum->mean":
             right |= {"hint.count_fraction", "hint.return_float_count"}
     elif file in ("training_step.py", "training_loop.py"):
@@ -1227,6 +1239,18 @@ def right_hints(m: dict) -> set[str]:
             right.add("hint.second_backward")
         if kind == "insert_fresh_optimizer" and "Adam" in target and "lr=0.01" in target:
             right.add("hint.mistake.fresh_optimizer")
+        if kind == "insert_fresh_optimizer" and "Adam" in target and "lr=0.01" not in target or kind == "insert_lr_change":
+            right.add("hint.mistake.lr")  # a learning rate, found from the step, that is not the course's
+        if kind == "insert_fresh_optimizer" and "SGD" in target:
+            right.add("hint.mistake.sgd")
+        if kind == "insert_loss_plus":
+            right.add("hint.loss_shifted")
+        if "reduction='sum'" in target:
+            right.add("hint.loss_scaled")
+        if kind == "remove_stmt" and target in ("assign", "get_num_correct", "item") and "+=" in desc:
+            right.add("hint.total_zero")
+        if kind == "return_swap":
+            right.add("hint.totals_swapped")
         if kind == "swap_stmts" and target in ("backward<->step", "step<->backward"):
             right |= {"hint.mistake.step_before_backward", "hint.no_step"}  # both say "or it comes before backward"
         if kind == "swap_stmts" and target in ("zero_grad<->backward", "backward<->zero_grad"):
@@ -1246,8 +1270,12 @@ def right_hints(m: dict) -> set[str]:
     elif file == "data.py":
         if "train=False" in target or (kind == "kwarg_remove" and target.endswith("-train)")):
             right |= {"hint.test_split", "hint.only_to_tensor"}  # "ToTensor() alone, on the training split"
+        if "Normalize" in target or target in ("Lambda(lambda x: x * 2)", "Lambda(lambda x: 1 - x)"):
+            right.add("hint.normalize")  # E's form says the exact affine map it found, and that Normalize gives it
         if "Normalize" in target:
-            right |= {"hint.normalize", "hint.only_to_tensor"}
+            right.add("hint.only_to_tensor")
+        if "Flip" in target:
+            right.add("hint.flip")
         if kind == "transform_add" and not any(w in target for w in ("squeeze", "flatten", "Resize", "Normalize")):
             right.add("hint.only_to_tensor")
         if kind == "transform_add" and any(w in target for w in ("squeeze", "flatten", "Resize")):
@@ -1310,6 +1338,9 @@ def main(argv=None) -> int:
         return 0
 
     mutants = generate()
+    # Controls: each file unchanged. They must be judged equivalent and pass, or the harness is wrong.
+    controls = [Mutant(id=f"{f.removesuffix('.py')}-control", file=f, exercise=ex, kind="control", target="", function="",
+                       line=0, desc=f"{f}: unchanged", code="", source=(REFERENCE / f).read_text()) for f, ex in EXERCISE_OF.items()]
     if args.only:
         mutants = [m for m in mutants if args.only in m.id]
     total = len(mutants)
@@ -1321,6 +1352,7 @@ def main(argv=None) -> int:
         print(f"{len(mutants)} of {total} mutants")
         return 0
     print(f"{len(mutants)} of {total} mutants, {args.jobs} at a time", flush=True)
+    mutants = controls + mutants
     records = {m.id: asdict(m) for m in mutants}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fcnn-mutants-") as workdir:
@@ -1400,6 +1432,11 @@ def write_gaps(records: list[dict], summary: dict, path: Path, label: str) -> No
 
 
 def summarize(records: list[dict], elapsed: float) -> dict:
+    controls = [r for r in records if r["kind"] == "control"]
+    records = [r for r in records if r["kind"] != "control"]
+    for r in controls:
+        if r["class"] != "equivalent_pass":
+            print(f"CONTROL FAILED: {r['id']} judged {r['class']}: the benchmark, not the grader, is wrong here")
     def figures(rs):
         counts = Counter(r["class"] for r in rs)
         non_eq = [r for r in rs if not r.get("equivalent")]
@@ -1432,6 +1469,12 @@ def summarize(records: list[dict], elapsed: float) -> dict:
     for name, f in [*summary["by_exercise"].items(), ("all", summary["all"])]:
         print(f"{name:14}" + "".join(f"{str(f[c]):>11}" for c in cols))
     print(f"\nwall time {elapsed:.0f} s")
+    print("\n| exercise | mutants | equivalent (false positives) | graded | caught | named | misleading | no hint | not caught |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, f in [*summary["by_exercise"].items(), ("all", summary["all"])]:
+        pct = lambda k: f"{f[k]} ({100 * f[k] / f['non_equivalent']:.1f}%)" if f["non_equivalent"] else str(f[k])
+        print(f"| {name} | {f['mutants']} | {f['equivalent']} ({f['false_positives']}) | {f['non_equivalent']} | "
+              f"{pct('caught')} | {pct('named')} | {pct('misleading')} | {pct('no_hint')} | {pct('not_caught')} |")
     for cls in ("false_positive", "not_caught", "misleading"):
         rs = [r for r in records if r["class"] == cls]
         if rs:
