@@ -79,9 +79,10 @@ def grader_epoch(root: Path, device: str) -> float:
     from fcnn_grader import oracle
     from fcnn_grader.data import cached_split
     from fcnn_grader.runner import InProcessRunner
+    from fcnn_grader.sources import FolderSource
 
     cached_split(root, True, device)  # loaded once per session, as in a grading run
-    runner = InProcessRunner(ROOT / "reference", "reference", device)
+    runner = InProcessRunner(FolderSource(ROOT / "reference", "reference"), device)
     try:
         start = time.perf_counter()
         result = runner.train_epoch(oracle.initial_weights(), {"kind": "train", "root": str(root), "batch_size": 100})

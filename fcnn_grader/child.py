@@ -17,6 +17,8 @@ import os
 import resource
 import sys
 
+from .protocol import CALLS, LOAD, error_record
+
 BLOCKED_MODULES = ("reference", "exercises")
 GRADER = __package__ or "fcnn_grader"  # the grader itself, hidden once the runner is built
 
@@ -76,6 +78,7 @@ def main() -> None:
     from . import wire
     from .oracle import initial_weights, make_deterministic
     from .runner import InProcessRunner
+    from .sources import from_spec
 
     make_deterministic()
     torch.set_num_threads(config["threads"])
@@ -83,7 +86,7 @@ def main() -> None:
     device = config["device"]
     if device == "auto":  # a prefetch child starts before the grader has looked
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    runner = InProcessRunner(config["submission"], config["display"], device)
+    runner = InProcessRunner(from_spec(config["source"]), device)
     blocker.hide_grader()
     wire.send(responses, {"ready": True, "pid": os.getpid(), "device": device})
     if config.get("prefetch") is not None:
@@ -99,17 +102,19 @@ def main() -> None:
     os._exit(0)  # no atexit handlers of student code
 
 
-METHODS = {"load", "inventory", "forward", "gradients", "num_correct", "training_step", "train_epoch",
-           "load_train_set", "make_train_loader"}
+# What the child serves: the calls of the table, and importing a module on its own clock.
+METHODS = frozenset({LOAD, *CALLS})
 
 
 def _answer(runner, method, args, kwargs) -> dict:
     try:
         if method not in METHODS:
             raise ValueError(f"no method {method!r}")
-        return getattr(runner, method)(*args, **kwargs)
+        if method == LOAD:
+            return runner.load(*args)
+        return runner.call(method, *args, **kwargs)
     except BaseException as exc:  # a grader problem, or student code that broke the runner
-        return {"error": {"kind": "protocol", "params": {"detail": f"{type(exc).__name__}: {exc}"}}}
+        return {"error": error_record("protocol", detail=f"{type(exc).__name__}: {exc}")}
 
 
 if __name__ == "__main__":

@@ -53,7 +53,8 @@ class Finding:
     where: object
     expected: object = None
     found: object = None
-    hint: object = None
+    hint: object = None  # a likely mistake: only one a replay proves (diagnosis.py)
+    ruled_out: object = None  # when none is proven: the mistakes replayed that do not give these numbers
 
 
 @dataclass
@@ -62,7 +63,7 @@ class CheckFailure(Exception):
 
     headline: object
     findings: list[Finding] = field(default_factory=list)
-    error: dict | None = None  # an error record from the runner, when student code failed
+    error: dict | None = None  # the protocol.ErrorRecord, when student code failed
     hint: object = None
 
     def __post_init__(self):
@@ -82,20 +83,22 @@ class CheckFailure(Exception):
 
     def lines(self, lang: str = "en") -> list[str]:
         """The whole message, as lines for the terminal and the reports."""
-        label = {k: T(f"label.{k}").render(lang) for k in ("where", "expected", "found", "hint")}
+        keys = ("where", "expected", "found", "hint", "ruled_out")
+        label = {k: T(f"label.{k}").render(lang) for k in keys}
         width = max(len(v) for v in label.values()) + 1
         out = [render(self.headline, lang)]
         for finding in self.findings:
             out.append("")
-            for key in ("where", "expected", "found", "hint"):
+            for key in keys:
                 value = getattr(finding, key)
                 if value is not None:
                     text = render(value, lang).splitlines() or [""]
                     out.append(f"  {(label[key] + ':').ljust(width)} {text[0]}")
                     out.extend(f"  {' ' * width} {line}" for line in text[1:])
-        if self.error is not None:
+        traceback_lines = error_lines(self.error, lang) if self.error is not None else []
+        if traceback_lines:
             out.append("")
-            out.extend("  " + line for line in error_lines(self.error, lang))
+            out.extend("  " + line for line in traceback_lines)
         if self.hint is not None:
             out.append("")
             out.append(f"  {label['hint']}: {render(self.hint, lang)}")
@@ -115,7 +118,8 @@ def error_lines(record: dict, lang: str) -> list[str]:
         return []
     out = [T("traceback.title").render(lang)]
     for frame in record.get("frames", []):
-        out.append(f'  File "{frame["file"]}", line {frame["line"]}, in {frame["function"]}')
+        cell = f', cell {frame["cell"]}' if frame.get("cell") is not None else ""  # a notebook's
+        out.append(f'  File "{frame["file"]}"{cell}, line {frame["line"]}, in {frame["function"]}')
         if frame.get("code"):
             out.append(f"    {frame['code']}")
     out.append(record.get("text") or f"{record.get('type')}: {record.get('message')}")
@@ -146,7 +150,7 @@ _ERROR_HINTS = [
 
 def error_hint(record: dict):
     """A likely mistake for an error record, or None."""
-    text = f"{record.get('type', '')}: {record.get('message', '')}"
+    text = f"{record.get('type') or ''}: {record.get('message') or ''}"
     if record.get("grad_off") and "grad" in text:
         return T("hint.grad_disabled_at", where=record["grad_off"])
     for pattern, key in _ERROR_HINTS:
@@ -161,25 +165,17 @@ def error_hint(record: dict):
 
 
 def failure_from_error(record: dict, context: object = None) -> CheckFailure:
-    """The CheckFailure for a problem in student code (runner error record)."""
+    """The CheckFailure for a problem in student code (a protocol.ErrorRecord); it keeps the record."""
     kind = record.get("kind")
     where = record.get("where") or "?"
     if kind == "not_implemented":
-        return CheckFailure(T("error.not_implemented", where=where))
-    if kind == "missing_file":
-        return CheckFailure(T("error.missing_file", file=record["file"]))
-    if kind == "missing_function":
-        return CheckFailure(T("error.missing_function", file=record["file"], name=record["name"]))
-    if kind == "not_a_module":
-        return CheckFailure(T("error.not_a_module", type=record["type"]))
-    if kind == "weights_mismatch":
-        return CheckFailure(T("error.weights_mismatch"))
-    if kind in ("timeout", "memory", "crash", "output", "protocol"):
-        return CheckFailure(T(f"error.{kind}", **record.get("params", {})))
+        return CheckFailure(T("error.not_implemented", where=where), error=record)
     if kind == "exit":
         return CheckFailure(T("error.exit", where=where), error=record)
+    if kind != "exception":  # missing_file, timeout, crash...: the message's parameters are in the record
+        return CheckFailure(T(f"error.{kind}", **record.get("params", {})), error=record)
     headline_key = "error.at_import" if record.get("at_import") else "error.exception"
-    headline = T(headline_key, type=record.get("type", "Exception"), where=where)
+    headline = T(headline_key, type=record.get("type") or "Exception", where=where)
     if context is not None:
         headline = T("error.in_context", error=headline, context=context)
     return CheckFailure(headline, error=record, hint=error_hint(record))

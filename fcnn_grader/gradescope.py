@@ -63,7 +63,7 @@ name = "fcnn-grader"
 version = "{__version__}"
 requires-python = ">=3.10"
 dependencies = ["torch>=2.2", "torchvision>=0.17", "pytest>=8.0", "hypothesis>=6.90", "numpy>=1.24",
-                "matplotlib>=3.5", "tqdm>=4.60", "tomli>=1.1; python_version < '3.11'"]
+                "matplotlib>=3.5", "tqdm>=4.60", "psutil>=5.9", "tomli>=1.1; python_version < '3.11'"]
 
 [project.scripts]
 fcnn-grader = "fcnn_grader.cli:main"
@@ -72,7 +72,7 @@ fcnn-grader = "fcnn_grader.cli:main"
 fcnn_grader = "fcnn_grader.plugin"
 
 [tool.setuptools]
-packages = ["fcnn_grader", "fcnn_grader.checks"]
+packages = ["fcnn_grader", "fcnn_grader.checks", "fcnn_grader.probes"]
 """
 
 

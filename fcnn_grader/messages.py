@@ -14,6 +14,7 @@ _M: dict[str, tuple[str, str]] = {
     "label.expected": ("expected", "期望"),
     "label.found": ("found", "实际"),
     "label.hint": ("likely mistake", "可能的错误"),
+    "label.ruled_out": ("ruled out", "已排除"),
     "traceback.title": ("Traceback (your code only):", "Traceback（只显示你的代码）："),
     # ----- what each check verifies -----
     "check.data.train_set": (
@@ -232,7 +233,6 @@ _M: dict[str, tuple[str, str]] = {
     ),
     "hint.fix_first": ("these follow from the first wrong shape: fix that one first", "这些都是由第一个错误的形状引起的：请先修正它"),
     "hint.see_layer_shapes": ("forward is wrong for a batch of 100 too: see network::layer_shapes", "对于一批 100 张图像 forward 也不对：请先看 network::layer_shapes"),
-    "hint.values_differ": ("the numbers first differ at {point}", "数值从 {point} 开始不同"),
     "hint.hard_coded_batch": (
         "the batch size looks hard-coded (100): use -1 for it, e.g. t.reshape(-1, 12*4*4)",
         "批大小似乎被写死为 100：请用 -1 代替，例如 t.reshape(-1, 12*4*4)",
@@ -319,7 +319,10 @@ _M: dict[str, tuple[str, str]] = {
         "optimizer.step() is missing, or it is called before loss.backward()",
         "缺少 optimizer.step()，或者它在 loss.backward() 之前被调用",
     ),
-    "hint.loss_up": ("the update goes uphill: minimise the loss itself (no minus sign), with the optimizer you are given", "更新方向反了：请直接最小化损失本身（不要加负号），并使用传入的优化器"),
+    "hint.loss_up": (
+        "your numbers match minimising minus the loss: the update goes uphill; call backward() on the loss itself (no minus sign)",
+        "你的结果与最小化损失的相反数一致：更新方向反了；请对损失本身调用 backward()（不要加负号）",
+    ),
     "hint.mistake.no_zero_grad": (
         "your numbers match training without optimizer.zero_grad(): gradients pile up from batch to batch",
         "你的结果与不调用 optimizer.zero_grad() 的训练一致：梯度在批次之间不断累加",
@@ -352,10 +355,6 @@ _M: dict[str, tuple[str, str]] = {
         "your numbers match the summed loss: use F.cross_entropy(preds, labels) with its default mean",
         "你的结果与求和的损失一致：请使用 F.cross_entropy(preds, labels) 的默认平均",
     ),
-    "hint.diverged": (
-        "each step should be: optimizer.zero_grad(); preds = network(images); loss = F.cross_entropy(preds, labels); loss.backward(); optimizer.step()",
-        "每一步应该是：optimizer.zero_grad(); preds = network(images); loss = F.cross_entropy(preds, labels); loss.backward(); optimizer.step()",
-    ),
     "hint.loop_stopped": ("the loop stops early (a break or return inside it?)", "循环提前结束了（循环里有 break 或 return？）"),
     "hint.new_network": ("train the network train_epoch is given: a Network() made inside the function is not the one that gets checked", "请训练传给 train_epoch 的那个 network：在函数里新建的 Network() 不是被检查的那个"),
     "hint.loader_restarted": ("iterate over the loader once (for images, labels in loader:): each iter(loader) or next(iter(loader)) starts over at the first batch", "只遍历一次 loader（for images, labels in loader:）：每次 iter(loader) 或 next(iter(loader)) 都会从第一个批次重新开始"),
@@ -385,14 +384,95 @@ _M: dict[str, tuple[str, str]] = {
     "hint.test_split": ("this is the test split: pass train=True", "这是测试集：请传入 train=True"),
     "hint.to_tensor": ("add transform=transforms.ToTensor()", "请添加 transform=transforms.ToTensor()"),
     "hint.image_shape": ("ToTensor() gives (1, 28, 28): do not squeeze or flatten the images", "ToTensor() 给出 (1, 28, 28)：不要压缩或展平图像"),
-    "hint.normalize": ("use ToTensor() only: this exercise adds no Normalize", "只用 ToTensor()：本练习不加 Normalize"),
-    "hint.only_to_tensor": ("use transforms.ToTensor() alone, on the training split", "只使用 transforms.ToTensor()，并且用训练集"),
+    "hint.normalize": (
+        "your pixels are exactly {map}, what Normalize(mean={mean}, std={std}) gives: use ToTensor() only: this exercise adds no Normalize",
+        "你的像素值恰好是 {map}，相当于 Normalize(mean={mean}, std={std})：只用 ToTensor()：本练习不加 Normalize",
+    ),
+    "hint.flip": (
+        "your images are ToTensor()'s, some of them flipped, as {flip} does: use ToTensor() only, no augmentation",
+        "你的图像就是 ToTensor() 的结果，其中一些被翻转了，和 {flip} 一样：只用 ToTensor()，不要数据增强",
+    ),
+    "hint.transposed": (
+        "your images are ToTensor()'s transposed (rows and columns swapped): use ToTensor() only",
+        "你的图像是 ToTensor() 结果的转置（行列互换）：只用 ToTensor()",
+    ),
     "hint.target_transform": ("labels are the dataset's own class numbers: no target_transform", "标签就是数据集自带的类别编号：不要使用 target_transform"),
     "hint.shuffle": ("keep the dataset order: no shuffle=True or sampler", "保持数据集的顺序：不要设置 shuffle=True 或 sampler"),
     "hint.batch_size": ("pass batch_size on to DataLoader(train_set, batch_size=batch_size)", "请把 batch_size 传给 DataLoader(train_set, batch_size=batch_size)"),
     "hint.float_labels": ("F.cross_entropy needs class numbers as integers (int64): keep the dataset's own int labels, no target_transform that makes floats", "F.cross_entropy 需要整数（int64）形式的类别编号：保留数据集自带的 int 标签，不要用把标签变成浮点数的 target_transform"),
     "expected.int_label": ("the class number as an int ({n})", "整数形式的类别编号（{n}）"),
     "hint.drop_last": ("every image belongs to a batch: no drop_last, no sampler", "每张图像都应属于某个批次：不要 drop_last，也不要 sampler"),
+    "ruled.out": (
+        "replayed from the same start, none of these gives your numbers: {tried}",
+        "从相同的起点重放，以下错误都得不到你的结果：{tried}",
+    ),
+    "where.returned_call": ("the returned value, call {k} of {n}", "返回值，第 {k} 次调用（共 {n} 次）"),
+    "hint.mistake.lr": (
+        "your step is {ratio}x the course's: your numbers match Adam with lr={lr} (the course's is 0.01): use the optimizer as you are given it, without changing its learning rate",
+        "你的更新步长是课程的 {ratio} 倍：你的结果与 lr={lr} 的 Adam 一致（课程用 0.01）：请直接使用传入的优化器，不要改它的学习率",
+    ),
+    "hint.mistake.sgd": (
+        "your numbers match plain gradient descent (w -= {lr} * grad, torch.optim.SGD): call optimizer.step() on the Adam optimizer you are given",
+        "你的结果与普通梯度下降一致（w -= {lr} * grad，torch.optim.SGD）：请对传入的 Adam 优化器调用 optimizer.step()",
+    ),
+    "hint.stale_first": (
+        "every call returns the first call's loss: a value kept from before (a global or default argument?); return this batch's loss.item()",
+        "每次调用都返回第一次调用的损失：这是之前保存下来的值（全局变量或默认参数？）；请返回本批的 loss.item()",
+    ),
+    "hint.stale_previous": (
+        "each call returns the previous call's loss: return this batch's loss.item()",
+        "每次调用返回的是上一次调用的损失：请返回本批的 loss.item()",
+    ),
+    "hint.running_mean": (
+        "this is the mean of the losses of all calls so far: return this batch's loss only",
+        "这是到目前为止所有调用损失的平均值：请只返回本批的损失",
+    ),
+    "hint.running_sum": (
+        "this is the sum of the losses of all calls so far: return this batch's loss only",
+        "这是到目前为止所有调用损失的总和：请只返回本批的损失",
+    ),
+    "hint.loss_scaled": (
+        "on every call the returned loss is {factor} x the cross-entropy: return F.cross_entropy(preds, labels).item() as it is",
+        "每次调用返回的损失都是交叉熵的 {factor} 倍：请原样返回 F.cross_entropy(preds, labels).item()",
+    ),
+    "hint.loss_shifted": (
+        "on every call the returned loss is the cross-entropy {shift}: return F.cross_entropy(preds, labels).item() as it is",
+        "每次调用返回的损失都是交叉熵 {shift}：请原样返回 F.cross_entropy(preds, labels).item()",
+    ),
+    "hint.conv_args": (
+        "your {layer} output matches F.conv2d with padding={padding}, stride={stride}: the course's {layer} has no padding and stride 1",
+        "你的 {layer} 输出与 padding={padding}、stride={stride} 的 F.conv2d 一致：课程中的 {layer} 不加 padding，stride 为 1",
+    ),
+    "hint.flatten_order": (
+        "your flattened numbers match {code}: the same numbers in another order; flatten the (N, 12, 4, 4) tensor directly with t.reshape(-1, 12*4*4)",
+        "你展平后的数值与 {code} 一致：数值相同但顺序不同；请直接对 (N, 12, 4, 4) 的张量使用 t.reshape(-1, 12*4*4)",
+    ),
+    "hint.total_first": ("this is the first batch only: add up over all batches", "这只是第一批：请对所有批次求和"),
+    "hint.total_zero": ("this total stays 0: add to it in the loop (total += ...)", "这个总数一直是 0：请在循环中累加（total += ...）"),
+    "hint.count_images": (
+        "this counts every image, right or wrong: count only where preds.argmax(dim=1) equals the label",
+        "这统计的是所有图像（无论对错）：请只统计 preds.argmax(dim=1) 等于标签的个数",
+    ),
+    "hint.count_batches": ("this is the number of batches: add get_num_correct(preds, labels) for each batch", "这是批次的数量：请对每一批累加 get_num_correct(preds, labels)"),
+    "hint.count_fraction_sum": (
+        "this adds up each batch's fraction correct: add up the counts (get_num_correct)",
+        "这是把每批的正确比例加起来：请累加正确的数量（get_num_correct）",
+    ),
+    "hint.totals_swapped": (
+        "the two totals are each other's: return total_loss, total_correct in that order",
+        "两个总数的位置互换了：请按 total_loss, total_correct 的顺序返回",
+    ),
+    "hint.loss_after_update_total": (
+        "these are the losses after each update: add up the loss computed before optimizer.step()",
+        "这些是每次更新之后的损失：请累加 optimizer.step() 之前计算的损失",
+    ),
+    "hint.argmin": ("this counts argmin: the predicted class is preds.argmax(dim=1)", "这统计的是 argmin：预测的类别是 preds.argmax(dim=1)"),
+    "hint.count_percent": ("return the number of correct predictions, not a percentage", "请返回预测正确的数量，而不是百分比"),
+    "hint.count_no_eq": (
+        "this is the sum of the predicted classes: compare them with the labels first, preds.argmax(dim=1).eq(labels).sum()",
+        "这是预测类别的总和：请先和标签比较，preds.argmax(dim=1).eq(labels).sum()",
+    ),
+    "hint.count_labels": ("this is the sum of the labels: count where preds.argmax(dim=1) equals them", "这是标签的总和：请统计 preds.argmax(dim=1) 与标签相等的个数"),
     # ----- the HTML report (report_html.py) -----
     "html.title": ("Feedback report: {submission}", "反馈报告：{submission}"),
     "html.unknown": ("unknown", "未知"),

@@ -97,16 +97,19 @@ def random_batch(size: int, seed: int, device="cpu") -> tuple[torch.Tensor, torc
     return images.to(device), labels.to(device)
 
 
-def make_optimizer(net: nn.Module) -> torch.optim.Optimizer:
+def make_optimizer(net: nn.Module, lr: float = LEARNING_RATE, kind: str = "adam") -> torch.optim.Optimizer:
     """The optimizer the seed uses; the grader makes it and hands it to the submission.
 
     Adam's fused kernel does the seed's update in one pass (about a fifth of
     a training step faster on CPU); torch before 2.4 has none on CPU.
+    ``lr`` and ``kind="sgd"`` replay mistakes (diagnosis.py).
     """
+    if kind == "sgd":  # plain gradient descent, what a hand-written p -= lr * p.grad does
+        return torch.optim.SGD(net.parameters(), lr=lr)
     try:
-        return torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, fused=True)
+        return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
     except (RuntimeError, ValueError):
-        return torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+        return torch.optim.Adam(net.parameters(), lr=lr)
 
 
 def cross_entropy(weights, images, labels, device="cpu") -> float:
@@ -143,21 +146,27 @@ def loss_variants(weights, images, labels, device="cpu") -> dict[str, float]:
         return {m: loss_of(preds, labels, m).item() for m in LOSS_MISTAKES}
 
 
-def train_steps(weights, batches, device="cpu", mistake: str | None = None) -> list[dict]:
+def train_steps(
+    weights, batches, device="cpu", mistake: str | None = None, lr: float = LEARNING_RATE, loss_scale: float = 1.0, kind: str = "adam"
+) -> list[dict]:
     """The seed's step on each batch with one Adam; what a correct training_step gives.
 
-    ``mistake`` replays one of MISTAKES instead.
+    ``mistake`` replays one of MISTAKES instead; ``lr``, ``loss_scale`` (the loss
+    times a number before backward) and ``kind`` replay the families of diagnosis.py.
+    Each step also records "ce", the cross-entropy of its predictions.
     """
     net = network(weights, device)
-    optimizer = make_optimizer(net)
+    optimizer = make_optimizer(net, lr, kind)
     steps = []
     for images, labels in batches:
         if mistake == "fresh_optimizer":
-            optimizer = make_optimizer(net)
+            optimizer = make_optimizer(net, lr, kind)
         if mistake != "no_zero_grad":
             optimizer.zero_grad()
         preds = net(images.to(device))
         loss = loss_of(preds, labels.to(device), mistake)
+        if loss_scale != 1.0:
+            loss = loss * loss_scale
         if mistake == "step_before_backward":
             optimizer.step()
             loss.backward()
@@ -169,6 +178,7 @@ def train_steps(weights, batches, device="cpu", mistake: str | None = None) -> l
         steps.append(
             {
                 "loss": loss.item(),
+                "ce": F.cross_entropy(preds.detach(), labels.to(device)).item(),
                 "correct": num_correct(preds, labels.to(device)),
                 "weights": weights_of(net),
                 "grads": [p.grad.detach().to("cpu", copy=True) for p in net.parameters()],

@@ -12,7 +12,7 @@ import pytest
 
 from . import data as data_mod
 from .contract import BATCH_SIZE
-from .feedback import failure_from_error
+from .feedback import CheckFailure, failure_from_error
 from .settings import Settings
 
 
@@ -25,6 +25,7 @@ class GradingSession:
         self._prepared = False
         self._memo: dict = {}
         self._prefetch = None
+        self._prefetch_loader: dict | None = None
 
     def prepare_torch(self) -> None:
         """Settings that make results the same on every run (once per process)."""
@@ -63,8 +64,9 @@ class GradingSession:
                 self._runner = IsolatedRunner(self.settings)
             else:
                 from .runner import InProcessRunner
+                from .sources import for_path
 
-                self._runner = InProcessRunner(self.settings.submission, self.settings.display, self.device)
+                self._runner = InProcessRunner(for_path(self.settings.submission, self.settings.display), self.device)
         return self._runner
 
     def data_root(self) -> Path:
@@ -100,13 +102,18 @@ class GradingSession:
         from .isolation import IsolatedRunner
 
         self._prefetch = IsolatedRunner(self.settings)
-        self._prefetch.start_prefetch({"kind": "train", "root": str(root), "batch_size": BATCH_SIZE})
+        self._prefetch_loader = {"kind": "train", "root": str(root), "batch_size": BATCH_SIZE}
+        self._prefetch.start_prefetch(self._prefetch_loader)
 
-    def collect_prefetch(self) -> dict | None:
-        """The background epoch's result (waiting for it), or None if none was started."""
-        if self._prefetch is None:
-            return None
-        return self._prefetch.collect_prefetch()
+    def call(self, name: str, *args, **kwargs) -> dict:
+        """One call of protocol.CALLS, as plain data; the epoch started with the run answers its own call."""
+        if name == "train_epoch" and self._prefetch is not None and args[1:] == (self._prefetch_loader,):
+            prefetch, self._prefetch = self._prefetch, None
+            try:
+                return prefetch.collect_prefetch()  # waits for it
+            finally:
+                prefetch.close()
+        return self.runner.call(name, *args, **kwargs)
 
     def cancel_prefetch(self) -> None:
         if self._prefetch is not None:
@@ -114,9 +121,14 @@ class GradingSession:
             self._prefetch = None
 
     def memo(self, key, compute):
-        """compute() once per run: checks that look at the same student call share it."""
+        """compute() once per run: checks that look at the same student call share it (a failure too)."""
         if key not in self._memo:
-            self._memo[key] = compute()
+            try:
+                self._memo[key] = compute()
+            except CheckFailure as failure:
+                self._memo[key] = failure
+        if isinstance(self._memo[key], CheckFailure):
+            raise self._memo[key]
         return self._memo[key]
 
     def close(self) -> None:
@@ -143,11 +155,19 @@ class CheckContext:
     def device(self) -> str:
         return self.session.device
 
-    def call(self, method: str, *args, context=None, **kwargs) -> dict:
-        """Ask the runner; a problem in student code fails the check with its own words."""
-        result = getattr(self.runner, method)(*args, **kwargs)
-        if result.get("error"):
-            raise failure_from_error(result["error"], context)
+    def call(self, name: str, *args, context=None, **kwargs) -> dict:
+        """The one way a check calls the submission: a row of protocol.CALLS, its typed result.
+
+        A problem in student code fails the check with its own words (``context``
+        says which case it was); a call that keeps exceptions (forward) returns
+        them in its result, with what it saw before.
+        """
+        from .protocol import CALLS
+
+        result = self.session.call(name, *args, **kwargs)
+        error = result.get("error")
+        if error and not (CALLS[name].keeps_exceptions and error.get("kind") == "exception"):
+            raise failure_from_error(error, context)
         return result
 
     def set_parts(self, parts: list[tuple[str, bool]]) -> None:

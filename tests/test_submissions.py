@@ -48,6 +48,8 @@ BUGGY = {
     "argmax_flat": ("num_correct", {"crafted_inputs", "random_inputs"}, "argmax without dim"),
     "count_numpy": ("num_correct", {"crafted_inputs"}, "preds requires grad"),
     "syntax_error": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "SyntaxError: expected ':'"),
+    "count_tensor_sometimes": ("num_correct", {"returns_int"}, "return a Python number"),
+    "count_images": ("num_correct", {"crafted_inputs", "random_inputs"}, "this counts every image, right or wrong"),
     # training_step
     "no_zero_grad": ("training_step", {"matches_reference"}, "without optimizer.zero_grad()"),
     "step_before_backward": ("training_step", {"loss_decreases", "matches_reference"}, "or it comes before loss.backward()"),
@@ -64,6 +66,9 @@ BUGGY = {
                           "optimizer.zero_grad() comes between loss.backward() and optimizer.step()"),
     "nll_on_logits": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"}, "F.nll_loss expects log-probabilities"),
     "softmax_in_loss": ("training_step", {"returns_loss", "matches_reference"}, "give it the raw logits, not softmax(preds)"),
+    "step_running_mean_loss": ("training_step", {"returns_loss"}, "the mean of the losses of all calls so far"),
+    "step_lr_changed": ("training_step", {"loss_decreases", "matches_reference"}, "your numbers match Adam with lr=0.1"),
+    "step_manual_sgd": ("training_step", {"matches_reference"}, "your numbers match plain gradient descent"),
     # training_loop
     "loop_mean_loss": ("training_loop", {"returned_totals"}, "this is the mean of the batch losses"),
     "loop_last_loss": ("training_loop", {"returned_totals"}, "this is the last batch only"),
@@ -78,6 +83,8 @@ BUGGY = {
                          "train the network train_epoch is given"),
     "loop_restarts_loader": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
                              "each iter(loader) or next(iter(loader)) starts over"),
+    "loop_totals_swapped": ("training_loop", {"returned_totals"}, "the two totals are each other's"),
+    "loop_counts_images": ("training_loop", {"returned_totals"}, "this counts every image, right or wrong"),
     # data
     "data_test_split": ("data", {"train_set"}, "this is the test split"),
     "data_normalize": ("data", {"train_set"}, "this exercise adds no Normalize"),
@@ -85,6 +92,8 @@ BUGGY = {
     "data_shuffle": ("data", {"train_loader"}, "no shuffle=True"),
     "data_ignores_batch_size": ("data", {"train_loader"}, "pass batch_size on"),
     "data_float_labels": ("data", {"train_set"}, "F.cross_entropy needs class numbers as integers"),
+    "data_scaled": ("data", {"train_set"}, "your pixels are exactly 2 x ToTensor()'s, what Normalize(mean=0, std=0.5) gives"),
+    "data_flip": ("data", {"train_set"}, "some of them flipped, as RandomHorizontalFlip does"),
     "data_drop_last": ("data", {"train_loader"}, "no drop_last"),
 }
 

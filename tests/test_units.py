@@ -16,6 +16,7 @@ from fcnn_grader.checks import all_checks
 from fcnn_grader.feedback import CheckFailure, Finding, T, error_hint, failure_from_error
 from fcnn_grader.messages import MESSAGES
 from fcnn_grader.runner import InProcessRunner, describe_value
+from fcnn_grader.sources import FolderSource
 from fcnn_grader.tracing import LayerTracer, points_from_events
 
 PACKAGE = Path(contract.__file__).parent
@@ -178,7 +179,7 @@ def test_runner_keeps_student_state_out_of_the_grader(tmp_path):
         "import torch\ntorch.set_grad_enabled(False)\ntorch.set_default_dtype(torch.float64)\n"
         "def get_num_correct(preds, labels):\n    return preds.argmax(dim=1).eq(labels).sum().item()\n"
     )
-    runner = InProcessRunner(tmp_path, "sub")
+    runner = InProcessRunner(FolderSource(tmp_path, "sub"))
     try:
         result = runner.num_correct(torch.eye(3), torch.tensor([0, 1, 0]))
         assert result["returned"]["value"] == 2
@@ -193,7 +194,7 @@ def test_runner_keeps_student_state_out_of_the_grader(tmp_path):
 
 def test_runner_reports_only_student_frames(tmp_path):
     (tmp_path / "metrics.py").write_text("def helper(p):\n    return p.nope\n\ndef get_num_correct(preds, labels):\n    return helper(preds)\n")
-    runner = InProcessRunner(tmp_path, "sub")
+    runner = InProcessRunner(FolderSource(tmp_path, "sub"))
     try:
         record = runner.num_correct(torch.eye(2), torch.tensor([0, 1]))["error"]
     finally:
@@ -299,10 +300,119 @@ def test_results_files_are_strict_json_when_a_loss_is_nan(tmp_path):
 
 def test_num_correct_names_no_mistake_on_a_batch_too_small_to_tell():
     # With one image, "the number of wrong predictions" is 1 whenever the count is 0: chance.
-    from fcnn_grader.checks.num_correct import _hint_for, mistaken_counts
+    # (diagnosis.py replaced the first-match table: a mistake is named only when it alone
+    # reproduces every probe, so chance agreements on a small batch name nothing.)
+    from fcnn_grader import diagnosis
 
     preds, labels = torch.tensor([[0.0] * 9 + [1.0]]), torch.tensor([3])
-    assert dict(mistaken_counts(preds, labels))["hint.count_wrong"] == 1
-    assert _hint_for(1, preds, labels) is None
-    preds = torch.eye(10)[:, [1, 2, 3, 4, 5, 6, 7, 8, 9, 0]]  # 10 images, all wrong
-    assert _hint_for(10, preds, torch.arange(10)) is not None
+    assert diagnosis.name_count([(preds, labels, 1)])[0] is None
+    all_wrong = torch.eye(10)[:, [1, 2, 3, 4, 5, 6, 7, 8, 9, 0]]  # 10 images, all wrong
+    # 10 is the wrong count, and also the number of images: two mistakes fit, none is named...
+    assert diagnosis.name_count([(all_wrong, torch.arange(10), 10)])[0] is None
+    # ...until a probe tells them apart: 4 images, 2 right, 2 wrong.
+    small = torch.eye(10)[[3, 1, 0, 7]], torch.tensor([3, 1, 4, 1])
+    hint = diagnosis.name_count([(all_wrong, torch.arange(10), 10), (*small, 2)])[0]
+    assert hint.key == "hint.count_wrong"
+
+
+def test_every_candidate_of_the_diagnosis_has_a_message():
+    text = (PACKAGE / "diagnosis.py").read_text()
+    keys = set(re.findall(r'"((?:hint|ruled)\.[a-z_.]+)"', text))
+    assert keys and not sorted(keys - set(MESSAGES))
+
+
+def test_a_returned_loss_is_named_by_the_one_family_that_gives_every_call():
+    from fcnn_grader import diagnosis
+
+    table = {"ce": [2.30, 2.25, 2.28, 2.10], "after": [2.2, 2.1, 2.2, 2.0], "nll_on_logits": [0.1] * 4, "softmax_in_loss": [2.29] * 4, "n": [100] * 4}
+    ce = table["ce"]
+    cases = {
+        "hint.running_mean": [sum(ce[: i + 1]) / (i + 1) for i in range(4)],
+        "hint.stale_first": [ce[0]] * 4,
+        "hint.stale_previous": [0.0, *ce[:-1]],
+        "hint.loss_scaled": [c * 3 for c in ce],
+        "hint.loss_shifted": [c + 0.5 for c in ce],
+        "hint.summed_loss": [c * 100 for c in ce],
+        "hint.loss_after_update": table["after"],
+    }
+    for key, got in cases.items():
+        hint, _ = diagnosis.name_returned_loss(table, got, 1e-4)
+        assert hint is not None and hint.key == key, key
+    # A scale found on the first call must hold on the others.
+    assert diagnosis.name_returned_loss(table, [ce[0] * 3, ce[1] * 2, 1.0, 1.0], 1e-4)[0] is None
+
+
+def test_the_learning_rate_is_found_from_the_first_update_and_proven_by_the_replay():
+    from fcnn_grader import diagnosis
+    from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+
+    weights, data = oracle.initial_weights(), batches(4)
+    got = oracle.train_steps(weights, data, lr=0.1)
+    lr_adam, lr_sgd = diagnosis.first_update_rates(weights, got[0]["weights"], got[0]["grads"])
+    assert lr_adam == 0.1
+    hint, _ = diagnosis.name_training(weights, data, "cpu", [s["weights"] for s in got], SAME_TRAINING,
+                                      diagnosis.training_candidates(lr_adam, lr_sgd))
+    assert hint.key == "hint.mistake.lr" and hint.params["lr"] == "0.1"
+    # The uphill hint is given only when minus the loss replays: not for a larger step.
+    assert diagnosis.name_training(weights, data, "cpu", [s["weights"] for s in got], SAME_TRAINING,
+                                   diagnosis.training_candidates())[0] is None
+
+
+# ----- the protocol: one table ---------------------------------------------------------------
+
+
+def test_the_table_the_child_and_the_runners_agree():
+    # Adding a call is one row of protocol.CALLS and one probe: everything else follows from the table.
+    import importlib
+    import inspect
+
+    from fcnn_grader import child, protocol
+    from fcnn_grader.contract import EXERCISES, MODULE_NAMES
+    from fcnn_grader.isolation import IsolatedRunner
+
+    assert child.METHODS == {protocol.LOAD, *protocol.CALLS}
+    for name, row in protocol.CALLS.items():
+        assert row.exercise in EXERCISES and row.module in MODULE_NAMES
+        probe = getattr(importlib.import_module(f"fcnn_grader.probes.{row.exercise}"), name)
+        assert list(inspect.signature(probe).parameters)[0] == "runner"
+        assert issubclass(row.result, dict) and "error" in row.result.__annotations__
+        for runner in (InProcessRunner, IsolatedRunner):
+            # Made from the table (protocol.with_calls), not written by hand.
+            assert getattr(runner, name).__doc__ == f"The runner call {name!r} (protocol.CALLS)."
+
+
+def test_one_error_record_shape():
+    from fcnn_grader.feedback import failure_from_error
+    from fcnn_grader.protocol import KINDS, error_record
+
+    shapes = set()
+    for kind in KINDS:
+        record = error_record(kind, "sub/x.py", call="f", seconds="1", limit="1 GiB", signal="SIGSEGV", detail="d", file="sub/x.py", name="f", type="int")
+        shapes.add(tuple(sorted(record)))
+        assert failure_from_error(record).text()  # every kind has its words
+    assert len(shapes) == 1
+    with pytest.raises(ValueError):
+        error_record("nonsense")
+
+
+def test_a_folder_source_names_its_files_and_forgets_them(tmp_path):
+    from fcnn_grader import sources
+    from fcnn_grader.protocol import StudentCodeError
+
+    (tmp_path / "metrics.py").write_text("X = 1\n")
+    source = sources.for_path(tmp_path, "sub")
+    try:
+        assert source.spec() == {"kind": "folder", "path": str(tmp_path.resolve()), "display": "sub"}
+        with sources.from_spec(source.spec()) as rebuilt:
+            assert rebuilt.spec() == source.spec()
+        assert source.module("metrics").X == 1
+        assert source.owns(str(tmp_path / "metrics.py")) and not source.owns(sources.__file__)
+        assert source.locate(str(tmp_path / "metrics.py"), 1) == {"file": "sub/metrics.py", "line": 1, "cell": None, "code": "X = 1"}
+        with pytest.raises(StudentCodeError) as missing:
+            source.module("network")
+        assert missing.value.record["kind"] == "missing_file" and missing.value.record["params"]["file"] == "sub/network.py"
+    finally:
+        source.close()
+    import sys
+
+    assert "metrics" not in sys.modules and str(tmp_path.resolve()) not in sys.path

@@ -5,14 +5,17 @@ from __future__ import annotations
 import torch
 
 from ..contract import BATCH_SIZE, TEST_SET_SIZE, TRAIN_SET_SIZE
+from .. import diagnosis
 from ..feedback import CheckFailure, Finding, T
 from . import check, number_of
 
 OTHER_BATCH_SIZE = 64
 
 
-def _image_finding(index: int, image: dict, want: torch.Tensor):
-    """None when the image is what ToTensor() gives, else what is wrong."""
+def _image_finding(index: int, image: dict, want: torch.Tensor, pairs: list):
+    """None when the image is what ToTensor() gives, else what is wrong.
+
+    ``pairs``: (found, ToTensor's) for every probed item, from which a transform is named."""
     where = T("where.item", i=index)
     if image["kind"] != "tensor":
         return Finding(where=where, expected=T("expected.image"), found=T("found.type", type=image["type"], repr=image["repr"]), hint=T("hint.to_tensor"))
@@ -23,8 +26,9 @@ def _image_finding(index: int, image: dict, want: torch.Tensor):
         return Finding(where=where, expected="float32", found=image["dtype"], hint=T("hint.to_tensor"))
     if not torch.equal(value, want):
         low, high = value.min().item(), value.max().item()
-        hint = T("hint.normalize") if low < 0 or high > 1 else T("hint.only_to_tensor")
-        return Finding(where=where, expected=T("expected.pixel_range"), found=T("found.pixel_range", low=f"{low:.3f}", high=f"{high:.3f}"), hint=hint)
+        hint, tried = diagnosis.name_pixels(pairs)
+        return Finding(where=where, expected=T("expected.pixel_range"), found=T("found.pixel_range", low=f"{low:.3f}", high=f"{high:.3f}"),
+                       hint=hint, ruled_out=None if hint else diagnosis.ruled_out(tried))
     return None
 
 
@@ -37,16 +41,21 @@ def train_set(ctx):
     findings = []
     length = result.get("length")
     if length != TRAIN_SET_SIZE:
-        hint = T("hint.test_split") if length == TEST_SET_SIZE else None
+        hint = T("hint.test_split") if length == TEST_SET_SIZE and _test_items(ctx, result) else None
         findings.append(Finding(where="len(train_set)", expected=TRAIN_SET_SIZE, found=length, hint=hint))
     images_ok = labels_ok = True
+    pairs = [
+        (item[0]["value"], train.images(index, index + 1)[0].cpu())
+        for index, item in sorted(result["items"].items())
+        if len(item) == 2 and item[0]["kind"] == "tensor" and item[0].get("value") is not None and item[0]["dtype"] == "float32"
+    ]
     for index, item in sorted(result["items"].items()):
         if len(item) != 2:
             findings.append(Finding(where=T("where.item", i=index), expected=T("expected.item_pair"), found=len(item)))
             images_ok = labels_ok = False
             break
         image, label = item
-        problem = _image_finding(index, image, train.images(index, index + 1)[0].cpu())
+        problem = _image_finding(index, image, train.images(index, index + 1)[0].cpu(), pairs)
         if problem:
             images_ok = False
             findings.append(problem)
@@ -64,6 +73,17 @@ def train_set(ctx):
     ctx.set_parts([("60,000 items", length == TRAIN_SET_SIZE), ("images", images_ok), ("labels", labels_ok)])
     if findings:
         raise CheckFailure(T("fail.train_set"), findings)
+
+
+def _test_items(ctx, result: dict) -> bool:
+    """The probed items are the test split's, image for image: proof that this is the test split."""
+    test = ctx.session.split(False, device="cpu")
+    items = [(i, item) for i, item in result["items"].items() if i < len(test)]
+    return bool(items) and all(
+        len(item) == 2 and item[0]["kind"] == "tensor" and item[0].get("value") is not None
+        and torch.equal(item[0]["value"], test.images(i, i + 1)[0].cpu()) and number_of(item[1]) == int(test.labels[i])
+        for i, item in items
+    )
 
 
 def _is_integer(value: dict) -> bool:
@@ -87,11 +107,16 @@ def _batch_findings(result: dict, train, size: int, label: str) -> list[Finding]
             return [Finding(where=where, expected=T("expected.batch_pair"), found=[b["type"] for b in batch])]
         images, labels = batch
         if images["shape"] != [size, 1, 28, 28] or labels["shape"] != [size]:
-            return [Finding(where=where, expected=f"({size}, 1, 28, 28), ({size},)", found=f"{tuple(images['shape'])}, {tuple(labels['shape'])}", hint=T("hint.batch_size", size=size))]
+            # Batches of the default 100 when asked for another size: the argument is not passed on.
+            ignored = size != BATCH_SIZE and images["shape"][:1] == [BATCH_SIZE] and labels["shape"] == [BATCH_SIZE]
+            return [Finding(where=where, expected=f"({size}, 1, 28, 28), ({size},)", found=f"{tuple(images['shape'])}, {tuple(labels['shape'])}",
+                            hint=T("hint.batch_size", size=size) if ignored else None)]
         want_images = train.images(start, start + size).cpu()
         want_labels = train.labels[start : start + size].cpu()
         if not (torch.equal(images["value"], want_images) and torch.equal(labels["value"].to(torch.int64), want_labels)):
-            return [Finding(where=where, expected=T("expected.in_order", start=start, end=start + size - 1), found=T("found.other_items"), hint=T("hint.shuffle"))]
+            hint, tried = diagnosis.name_batch_items(images["value"], labels["value"], train, start)
+            return [Finding(where=where, expected=T("expected.in_order", start=start, end=start + size - 1), found=T("found.other_items"),
+                            hint=hint, ruled_out=None if hint else diagnosis.ruled_out(tried))]
     return []
 
 
@@ -100,7 +125,8 @@ def _length_finding(result: dict, size: int, label: str):
     length, expected = result.get("length"), -(-TRAIN_SET_SIZE // size)
     if length is None or length == expected:
         return None
-    return Finding(where=f"len({label})", expected=expected, found=length, hint=T("hint.drop_last"))
+    dropped = length == TRAIN_SET_SIZE // size  # what drop_last=True gives
+    return Finding(where=f"len({label})", expected=expected, found=length, hint=T("hint.drop_last") if dropped else None)
 
 
 @check("data", points=2, needs_data=True)

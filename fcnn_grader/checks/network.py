@@ -12,7 +12,7 @@ from collections import Counter
 import torch
 from hypothesis import example, given, strategies as st
 
-from .. import oracle
+from .. import diagnosis, oracle
 from ..contract import BATCH_SIZE, LAYERS, NUM_PARAMETERS, PARAMETERS, SHAPE_POINTS, match_parameters
 from ..feedback import CheckFailure, Finding, T, failure_from_error
 from ..tracing import ACTIVATIONS, POOLS, ops_between
@@ -98,11 +98,7 @@ def _param_hint(name: str, instead: dict | None):
 
 
 def _forward(ctx, weights, images, **kwargs) -> dict:
-    result = ctx.runner.forward(weights, images, **kwargs)
-    error = result.get("error")
-    if error and error.get("kind") != "exception":
-        raise failure_from_error(error)  # not implemented, missing, weights don't fit...
-    return result
+    return ctx.call("forward", weights, images, **kwargs)  # not implemented, missing, weights don't fit... fail here
 
 
 @check("network", points=3)
@@ -110,13 +106,14 @@ def layer_shapes(ctx):
     """The shape after each layer for a batch of 100: conv1 [100,6,24,24] ... out [100,10]."""
     weights = oracle.initial_weights()
     images, _ = oracle.random_batch(BATCH_SIZE, seed=1)
-    result = ctx.runner.forward(weights, images, trace=True)
-    if (result.get("error") or {}).get("kind") == "weights_mismatch":
+    try:
+        result = ctx.call("forward", weights, images, trace=True)
+    except CheckFailure as failure:
+        if (failure.error or {}).get("kind") != "weights_mismatch":
+            raise
         # Shapes need no particular weights: a wrong fc1 often follows a wrong conv or
         # pool, and this check can point at it with the network's own initial weights.
-        result = ctx.runner.forward(None, images, trace=True)
-    if result.get("error") and result["error"].get("kind") != "exception":
-        raise failure_from_error(result["error"])
+        result = ctx.call("forward", None, images, trace=True)
     seen = result["points"]
     findings, parts, unreached, later = [], [], [], []
     for point, _ in SHAPE_POINTS:
@@ -191,11 +188,11 @@ def logits(ctx):
     got = output["value"]
     if list(got.shape) == [BATCH_SIZE, 10] and torch.allclose(got, expected["output"], atol=ATOL, rtol=RTOL):
         return
-    raise CheckFailure(T("fail.logits"), [_diagnose_values(result, expected)])
+    raise CheckFailure(T("fail.logits"), [_diagnose_values(result, expected, images, ctx.device)])
 
 
-def _diagnose_values(result: dict, expected: dict) -> Finding:
-    """Where the student's numbers first part from the seed's, and why, if the ops tell."""
+def _diagnose_values(result: dict, expected: dict, images, device) -> Finding:
+    """Where the student's numbers first part from the seed's, and why, if a replayed stage proves it."""
     seen = result["points"]
     previous = None
     for point, _ in SHAPE_POINTS:
@@ -206,11 +203,14 @@ def _diagnose_values(result: dict, expected: dict) -> Finding:
             continue
         same = list(value.shape) == list(want.shape) and torch.allclose(value, want, atol=ATOL, rtol=RTOL)
         if not same:
+            before = expected[previous] if previous else images
+            hint, tried = diagnosis.name_stage(point, before, value, oracle.initial_weights(), device, ATOL, RTOL)
             return Finding(
                 where=T("where.between", before=T(f"point.{previous}") if previous else T("point.input"), after=T(f"point.{point}")),
                 expected=_describe_tensor(want),
                 found=_describe_tensor(value),
-                hint=_value_hint(point, value, want, result["ops"]),
+                hint=hint or _ops_differ(point, result["ops"]),
+                ruled_out=None if hint or not tried else diagnosis.ruled_out(tried),
             )
         previous = point
     output = seen.get("output", {}).get("value")
@@ -222,33 +222,15 @@ def _describe_tensor(t) -> str:
     return f"{list(t.shape)}, mean {t.mean().item():.4f}, min {t.min().item():.4f}, max {t.max().item():.4f}"
 
 
-def _value_hint(point: str, value, want, ops: list[dict]):
-    if point == "output":
-        after = ops_between(ops, "out", None)
-        if {"softmax", "log_softmax"} & set(after):
-            return T("hint.softmax_output", op=next(op for op in after if op in ("softmax", "log_softmax")))
-        if set(after) & ACTIVATIONS:
-            return T("hint.relu_output", op=next(op for op in after if op in ACTIVATIONS))
-        return T("hint.output_changed")
-    if point == "flatten" and list(value.shape) == list(want.shape):
-        if torch.allclose(value.flatten().sort().values, want.flatten().sort().values, atol=ATOL):
-            return T("hint.reshape_mixes")
-    if point in STAGES:
-        before, after, wanted = STAGES[point]
-        have = Counter(op for op in ops_between(ops, before, after) if op in ACTIVATIONS | POOLS | DROPOUTS)
-        missing = wanted - have
-        extra = have - wanted
-        if missing or extra:
-            return T(
-                "hint.stage_ops",
-                before=before,
-                after=after or "return",
-                wanted=", ".join(wanted.elements()) or "-",
-                have=", ".join(have.elements()) or "-",
-            )
-    if point == "flatten":
-        return T("hint.reshape_mixes")
-    return T("hint.values_differ", point=T(f"point.{point}"))
+def _ops_differ(point: str, ops: list[dict]):
+    """No replay gives the numbers, but the traced ops between the two layers are not the course's: say which."""
+    if point not in STAGES:
+        return None
+    before, after, wanted = STAGES[point]
+    have = Counter(op for op in ops_between(ops, before, after) if op in ACTIVATIONS | POOLS | DROPOUTS)
+    if have == wanted:
+        return None
+    return T("hint.stage_ops", before=before, after=after or "return", wanted=", ".join(wanted.elements()) or "-", have=", ".join(have.elements()) or "-")
 
 
 @check("network", points=2)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from hypothesis import given, strategies as st
 
-from .. import oracle
-from ..feedback import CheckFailure, Finding, T, failure_from_error
+from .. import diagnosis, oracle
+from ..feedback import CheckFailure, Finding, T
 from . import check, hypothesis_settings, number_of
 
 
@@ -57,46 +57,20 @@ CASES = {
 }
 
 
-def mistaken_counts(preds: torch.Tensor, labels: torch.Tensor) -> list[tuple[str, float]]:
-    """What the usual mistakes return on these inputs, to name the one a student made."""
-    out = []
-    n = len(labels)
-    right = oracle.num_correct(preds, labels)
-    if preds.shape[0] == preds.shape[1]:
-        out.append(("hint.argmax_dim", int(preds.argmax(dim=0).eq(labels).sum())))
-    out.append(("hint.argmax_flat", int(preds.argmax().eq(labels).sum())))
-    out.append(("hint.max_values", int(preds.max(dim=1).values.eq(labels).sum())))
-    out.append(("hint.count_fraction", right / n))
-    out.append(("hint.count_wrong", n - right))
-    return out
-
-
-# Below this many images the usual mistakes give the same few numbers by chance.
-MIN_IMAGES_FOR_HINT = 10
-
-
-def _hint_for(got, preds, labels):
-    """The first usual mistake (most common first) that gives ``got`` here, or None."""
-    if got is None or len(labels) < MIN_IMAGES_FOR_HINT:
-        return None
-    right = oracle.num_correct(preds, labels)
-    for key, value in mistaken_counts(preds, labels):
-        if abs(got - value) < 1e-9 and value != right:
-            return T(key)
-    return None
+def _diagnosed(probes) -> dict:
+    """The hint (or what was ruled out) for a wrong count, from every probe of the check."""
+    hint, tried = diagnosis.name_count(probes)
+    return {"hint": hint, "ruled_out": None if hint else diagnosis.ruled_out(tried)}
 
 
 def _count(ctx, preds, labels, requires_grad, context):
-    result = ctx.runner.num_correct(preds, labels, requires_grad=requires_grad)
-    if result.get("error"):
-        raise failure_from_error(result["error"], context=context)
-    return result["returned"]
+    return ctx.call("num_correct", preds, labels, requires_grad=requires_grad, context=context)["returned"]
 
 
 @check("num_correct", points=3)
 def crafted_inputs(ctx):
     """The right count on hand-made cases, including ones where argmax over dim=0 looks plausible."""
-    findings, parts = [], []
+    parts, probes, wrong = [], [], []
     for name, (make, requires_grad) in CASES.items():
         preds, labels = make()
         returned = _count(ctx, preds, labels, requires_grad, T("context.case", case=name))
@@ -104,36 +78,46 @@ def crafted_inputs(ctx):
         want = oracle.num_correct(preds, labels)
         ok = got is not None and got == want
         parts.append((name, ok))
+        probes.append((preds, labels, got))
         if not ok:
-            findings.append(
-                Finding(where=name, expected=want, found=got if got is not None else returned["repr"], hint=_hint_for(got, preds, labels))
-            )
+            wrong.append((name, want, got if got is not None else returned["repr"]))
     ctx.set_parts(parts)
-    if findings:
+    if wrong:
+        # One diagnosis from all the cases, right ones included: it goes with the first wrong one.
+        findings = [Finding(where=name, expected=want, found=found) for name, want, found in wrong]
+        for key, value in _diagnosed(probes).items():
+            setattr(findings[0], key, value)
         raise CheckFailure(T("fail.num_correct"), findings)
+
+
+_TYPE_HINTS = {"tensor": "hint.return_item", "float": "hint.return_float_count", "bool": "hint.return_bool"}
 
 
 @check("num_correct", points=1)
 def returns_int(ctx):
-    """The count is a Python int (use .item()), not a tensor, float or numpy number."""
-    preds, labels = _small()
-    returned = _count(ctx, preds, labels, False, None)
-    if returned["kind"] == "int":
-        return
-    hint = {
-        "tensor": T("hint.return_item"),
-        "float": T("hint.return_float_count"),
-        "bool": T("hint.return_bool"),
-    }.get(returned["kind"], T("hint.return_int"))
-    raise CheckFailure(
-        T("fail.returns_int"),
-        [Finding(where="get_num_correct", expected=T("expected.int"), found=T("found.type", type=returned["type"], repr=returned["repr"]), hint=hint)],
-    )
+    """The count is a Python int (use .item()), not a tensor, float or numpy number, on every case."""
+    for i, (name, (make, requires_grad)) in enumerate(CASES.items()):
+        preds, labels = make()
+        try:
+            returned = _count(ctx, preds, labels, requires_grad, T("context.case", case=name))
+        except CheckFailure:
+            if i == 0:
+                raise
+            continue  # only the type matters here: an error on a later case is crafted_inputs' to report
+        if returned["kind"] == "int":
+            continue
+        hint = T(_TYPE_HINTS.get(returned["kind"], "hint.return_int"))
+        raise CheckFailure(
+            T("fail.returns_int"),
+            [Finding(where=f"get_num_correct ({name})", expected=T("expected.int"),
+                     found=T("found.type", type=returned["type"], repr=returned["repr"]), hint=hint)],
+        )
 
 
 @check("num_correct", points=2)
 def random_inputs(ctx):
     """Agrees with preds.argmax(dim=1).eq(labels).sum() on generated batches of 1 to 300."""
+    probes = []  # every example run so far: a mistake is named only if it gives all of them
 
     @hypothesis_settings(max_examples=25)
     @given(n=st.integers(min_value=1, max_value=300), seed=st.integers(min_value=0, max_value=2**31 - 1))
@@ -144,12 +128,13 @@ def random_inputs(ctx):
         context = T("context.batch_of", n=n)
         returned = _count(ctx, preds, labels, False, context)
         got = number_of(returned)
+        probes.append((preds, labels, got))
         want = oracle.num_correct(preds, labels)
         if got != want:
             raise CheckFailure(
                 T("fail.num_correct"),
                 [Finding(where=T("context.batch_of", n=n), expected=want, found=got if got is not None else returned["repr"],
-                         hint=_hint_for(got, preds, labels))],
+                         **_diagnosed(probes))],
             )
 
     run()

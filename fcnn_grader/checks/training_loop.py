@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from .. import oracle
+from .. import diagnosis, oracle
 from ..contract import BATCH_SIZE
-from ..feedback import CheckFailure, Finding, T, failure_from_error
+from ..feedback import CheckFailure, Finding, T
 from . import check, number_of
 from .training_step import LOSS_RTOL, SAME_TRAINING
 
@@ -33,20 +33,9 @@ def run_epoch(ctx, loader: dict) -> dict:
     """One call of the student's train_epoch per loader, shared by the checks of a run.
 
     The epoch over the real training set may already be running in the
-    background since the run started (GradingSession.start_prefetch).
+    background since the run started (GradingSession.start_prefetch): it answers the call.
     """
-
-    def call():
-        if loader["kind"] == "train":
-            prefetched = ctx.session.collect_prefetch()
-            if prefetched is not None:
-                return prefetched
-        return ctx.runner.train_epoch(oracle.initial_weights(), loader)
-
-    result = ctx.session.memo(("train_epoch", repr(loader)), call)
-    if result.get("error"):
-        raise failure_from_error(result["error"])
-    return result
+    return ctx.session.memo(("train_epoch", repr(loader)), lambda: ctx.call("train_epoch", oracle.initial_weights(), loader))
 
 
 def batch_totals(logits: dict, batches) -> tuple[list[float], list[int]]:
@@ -101,30 +90,24 @@ def totals_findings(result: dict, batches) -> tuple[list[Finding], list[tuple[st
         # Without the given network's predictions there is nothing to add up.
         return [unseen], [("total loss", False), ("total correct", False), ("(float, int)", kinds == ["float", "int"])]
     losses, correct = batch_totals(result["first_logits"], batches)
+    after_losses, after_correct = batch_totals(result["last_logits"], batches)
+    sizes = [len(labels) for _, labels in batches]
     want_loss, want_correct = sum(losses), sum(correct)
     got_loss, got_correct = values
     findings = []
-    loss_ok = got_loss is not None and abs(got_loss - want_loss) <= LOSS_RTOL * abs(want_loss)
+
+    def diagnosed(what):
+        hint, tried = diagnosis.name_totals(what, got_loss, got_correct, losses, correct, after_losses, after_correct, sizes, LOSS_RTOL)
+        return {"hint": hint, "ruled_out": None if hint else diagnosis.ruled_out(tried)}
+
+    loss_ok = diagnosis.close(got_loss, want_loss, LOSS_RTOL)
     if not loss_ok:
-        hint = None
-        if got_loss is not None:
-            for key, value in (
-                ("hint.total_mean", want_loss / len(losses)),
-                ("hint.total_last", losses[-1]),
-                ("hint.total_times_batch", sum(loss * len(b[1]) for loss, b in zip(losses, batches))),
-            ):
-                if abs(got_loss - value) <= LOSS_RTOL * abs(value):
-                    hint = T(key)
-        findings.append(Finding(where="total_loss", expected=f"{want_loss:.5f}", found=got_loss if got_loss is not None else returned["items"][0]["repr"], hint=hint))
+        found = got_loss if got_loss is not None else returned["items"][0]["repr"]
+        findings.append(Finding(where="total_loss", expected=f"{want_loss:.5f}", found=found, **diagnosed("loss")))
     correct_ok = got_correct is not None and got_correct == want_correct
     if not correct_ok:
-        hint = None
-        after = sum(batch_totals(result["last_logits"], batches)[1])
-        if got_correct is not None and got_correct == after and after != want_correct:
-            hint = T("hint.correct_after_update")
-        elif got_correct is not None and got_correct == correct[-1]:
-            hint = T("hint.total_last")
-        findings.append(Finding(where="total_correct", expected=want_correct, found=got_correct if got_correct is not None else returned["items"][1]["repr"], hint=hint))
+        found = got_correct if got_correct is not None else returned["items"][1]["repr"]
+        findings.append(Finding(where="total_correct", expected=want_correct, found=found, **diagnosed("correct")))
     types_ok = kinds[0] == "float" and kinds[1] == "int"
     if not types_ok and not findings:
         findings.append(Finding(where=T("where.returned_type"), expected="(float, int)", found=f"({kinds[0]}, {kinds[1]})", hint=T("hint.return_item")))
@@ -186,31 +169,29 @@ def matches_reference(ctx):
             findings.append(Finding(where=T("where.batch", i=i + 1), expected=f"{want['loss']:.5f}", found=T("found.no_forward"), hint=unseen_hint(result)))
             break
         if not abs(got - want["loss"]) <= LOSS_RTOL * abs(want["loss"]):
-            findings.append(
-                Finding(where=T("where.batch", i=i + 1), expected=f"{want['loss']:.5f}", found=f"{got:.5f}", hint=_mistake_hint(weights, data, result, i, ctx.device))
-            )
+            hint, ruled = _mistake_hint(weights, data, result, ctx.device)
+            findings.append(Finding(where=T("where.batch", i=i + 1), expected=f"{want['loss']:.5f}", found=f"{got:.5f}", hint=hint, ruled_out=ruled))
             break
     parts.append(("batch losses", not findings))
     distance = oracle.update_distance(result["weights"], expected[-1]["weights"], weights)
     parts.append(("final weights", distance < SAME_TRAINING))
     if distance >= SAME_TRAINING and not findings:
-        findings.append(
-            Finding(where=T("where.after_epoch"), expected=T("expected.reference_weights"), found=T("found.distance", distance=f"{distance:.3g}"),
-                    hint=_mistake_hint(weights, data, result, len(data) - 1, ctx.device))
-        )
+        hint, ruled = _mistake_hint(weights, data, result, ctx.device)
+        findings.append(Finding(where=T("where.after_epoch"), expected=T("expected.reference_weights"), found=T("found.distance", distance=f"{distance:.3g}"),
+                                hint=hint, ruled_out=ruled))
     ctx.set_parts(parts)
     if findings:
         raise CheckFailure(T("fail.loop_matches_reference"), findings)
 
 
-def _mistake_hint(weights, data, result, upto: int, device):
-    """Replay the usual mistakes; name the one whose losses match the student's."""
+def _mistake_hint(weights, data, result, device):
+    """(hint, ruled_out): the replayed epoch that gives the student's loss on every batch and final weights.
+
+    Only totals to go by, not each update: the learning rates are tried from a grid."""
     losses, _ = batch_totals(result["first_logits"], data)
-    for mistake in oracle.MISTAKES:
-        replay = oracle.train_steps(weights, data[: upto + 1], device, mistake=mistake)
-        if all(abs(a - b["loss"]) <= LOSS_RTOL * abs(b["loss"]) for a, b in zip(losses[: upto + 1], replay)):
-            return T(f"hint.mistake.{mistake}")
-    return T("hint.diverged")
+    candidates = diagnosis.training_candidates(grid=True)
+    hint, tried = diagnosis.name_epoch(weights, data, device, losses, result["weights"], LOSS_RTOL, SAME_TRAINING, candidates)
+    return hint, None if hint else diagnosis.ruled_out(tried)
 
 
 @check("training_loop", points=4, needs_data=True, slow=True)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from .. import oracle
+from .. import diagnosis, oracle
 from ..contract import BATCH_SIZE
-from ..feedback import CheckFailure, Finding, T, failure_from_error
+from ..diagnosis import close
+from ..feedback import CheckFailure, Finding, T
 from . import check, number_of
 
 # Update distance (see oracle.update_distance) under which two trainings agree.
@@ -18,6 +19,7 @@ from . import check, number_of
 # measure above 0.1 (tests/test_thresholds.py keeps both true).
 SAME_TRAINING = 1e-3
 LOSS_RTOL = 1e-4
+STEPS = 4  # every check runs four steps in a row: a later call can go wrong where the first does not
 
 
 def batches(count: int, seed: int = 100):
@@ -25,20 +27,15 @@ def batches(count: int, seed: int = 100):
 
 
 def run_steps(ctx, weights, data, context=None) -> list[dict]:
-    result = ctx.runner.training_step(weights, data)
-    if result.get("error"):
-        raise failure_from_error(result["error"], context=context)
-    return result["steps"]
+    return ctx.call("training_step", weights, data, context=context)["steps"]
 
 
-def matching_mistake(weights, data, got_weights, step: int, device) -> str | None:
-    """The replayed mistake whose weights after ``step`` steps match the student's."""
-    start = oracle.initial_weights()
-    for mistake in oracle.MISTAKES:
-        replay = oracle.train_steps(weights, data[: step + 1], device, mistake=mistake)
-        if oracle.update_distance(got_weights, replay[step]["weights"], start) < SAME_TRAINING:
-            return mistake
-    return None
+def diagnose_training(weights, data, steps, device):
+    """(hint, finding's ruled_out): the replayed training that gives the student's weights after every step."""
+    lr_adam, lr_sgd = diagnosis.first_update_rates(weights, steps[0]["weights"], steps[0]["grads"])
+    candidates = diagnosis.training_candidates(lr_adam, lr_sgd)
+    hint, tried = diagnosis.name_training(weights, data, device, [s["weights"] for s in steps], SAME_TRAINING, candidates)
+    return hint, None if hint else diagnosis.ruled_out(tried)
 
 
 def cleared_after_backward(step: dict) -> bool:
@@ -53,32 +50,35 @@ def _loss_value(returned: dict):
 
 @check("training_step", points=2)
 def returns_loss(ctx):
-    """Returns the batch's loss before the update, as a Python float."""
+    """Returns the batch's loss before the update, as a Python float, on every call."""
     weights = oracle.initial_weights()
-    data = batches(1)
-    step = run_steps(ctx, weights, data)[0]
-    returned = step["returned"]
-    expected = oracle.cross_entropy(weights, *data[0], ctx.device)
-    got = _loss_value(returned)
-    is_float = returned["kind"] == "float"
-    right = got is not None and abs(got - expected) <= LOSS_RTOL * abs(expected)
-    ctx.set_parts([("a Python float", is_float), ("the loss before the update", right)])
+    data = batches(STEPS)
+    steps = run_steps(ctx, weights, data)
+    befores = [weights] + [s["weights"] for s in steps[:-1]]
+    probes = [{"before": b, "after": s["weights"], "batch": d} for b, s, d in zip(befores, steps, data)]
+    table = diagnosis.loss_table(probes, ctx.device)
+    got = [_loss_value(s["returned"]) for s in steps]
+    right = [close(g, want, LOSS_RTOL) for g, want in zip(got, table["ce"])]
+    kinds = [s["returned"]["kind"] for s in steps]
+    ctx.set_parts([("a Python float", all(k == "float" for k in kinds)), ("the loss before the update", all(right))])
     findings = []
-    if not right:
-        after = oracle.cross_entropy(step["weights"], *data[0], ctx.device)
-        if returned["kind"] in ("other",) and returned["type"] == "NoneType":
+    if not all(right):
+        k = right.index(False)
+        returned = steps[k]["returned"]
+        ruled = None
+        if returned["kind"] == "other" and returned["type"] == "NoneType":
             hint = T("hint.return_nothing")
-        elif got is not None and abs(got - expected * BATCH_SIZE) <= LOSS_RTOL * expected * BATCH_SIZE:
-            hint = T("hint.summed_loss")
-        elif got is not None and abs(got - after) <= LOSS_RTOL * abs(after):
-            hint = T("hint.loss_after_update")
         else:
-            variants = oracle.loss_variants(weights, *data[0], ctx.device) if got is not None else {}
-            hint = next((T(f"hint.mistake.{m}") for m, v in variants.items() if abs(got - v) <= LOSS_RTOL * abs(v)), None)
-        findings.append(Finding(where=T("where.returned"), expected=f"{expected:.6f}", found=returned["repr"] if got is None else f"{got:.6f}", hint=hint))
-    if not is_float:
+            hint, tried = diagnosis.name_returned_loss(table, got, LOSS_RTOL)
+            ruled = None if hint else diagnosis.ruled_out(tried)
+        findings.append(Finding(where=T("where.returned_call", k=k + 1, n=len(steps)), expected=f"{table['ce'][k]:.6f}",
+                                found=returned["repr"] if got[k] is None else f"{got[k]:.6f}", hint=hint, ruled_out=ruled))
+    if any(k != "float" for k in kinds):
+        k = next(i for i, kind in enumerate(kinds) if kind != "float")
+        returned = steps[k]["returned"]
         hint = T("hint.return_item") if returned["kind"] == "tensor" else T("hint.return_float")
-        findings.append(Finding(where=T("where.returned_type"), expected="float", found=T("found.type", type=returned["type"], repr=returned["repr"]), hint=hint))
+        findings.append(Finding(where=T("where.returned_call", k=k + 1, n=len(steps)), expected="float",
+                                found=T("found.type", type=returned["type"], repr=returned["repr"]), hint=hint))
     if findings:
         raise CheckFailure(T("fail.returns_loss"), findings)
 
@@ -87,8 +87,9 @@ def returns_loss(ctx):
 def loss_decreases(ctx):
     """On the same batch, the loss after training_step is lower than before (seed: 2.3017 -> 2.2768)."""
     weights = oracle.initial_weights()
-    data = batches(1)
-    step = run_steps(ctx, weights, data)[0]
+    data = batches(STEPS)
+    steps = run_steps(ctx, weights, data)
+    step = steps[0]
     before = oracle.cross_entropy(weights, *data[0], ctx.device)
     after = oracle.cross_entropy(step["weights"], *data[0], ctx.device)
     if after < before:
@@ -101,13 +102,13 @@ def loss_decreases(ctx):
             no_grads = all(g is None for g in step["grads"])
             hint = T("hint.no_backward") if no_grads else T("hint.no_step")
         found = T("found.weights_unchanged")
-    else:
-        mistake = matching_mistake(weights, data, step["weights"], 0, ctx.device)
-        hint = T(f"hint.mistake.{mistake}") if mistake else T("hint.loss_up")
+    ruled = None
+    if not unchanged:
+        hint, ruled = diagnose_training(weights, data, steps, ctx.device)
         found = f"{before:.4f} -> {after:.4f}"
     raise CheckFailure(
         T("fail.loss_decreases"),
-        [Finding(where=T("where.same_batch"), expected=T("expected.lower_loss", before=f"{before:.4f}"), found=found, hint=hint)],
+        [Finding(where=T("where.same_batch"), expected=T("expected.lower_loss", before=f"{before:.4f}"), found=found, hint=hint, ruled_out=ruled)],
     )
 
 
@@ -115,7 +116,7 @@ def loss_decreases(ctx):
 def matches_reference(ctx):
     """Four steps in a row give the seed's losses and weights, from the same start and batches."""
     weights = oracle.initial_weights()
-    data = batches(4)
+    data = batches(STEPS)
     steps = run_steps(ctx, weights, data)
     expected = oracle.train_steps(weights, data, ctx.device)
     start = oracle.initial_weights()
@@ -126,11 +127,11 @@ def matches_reference(ctx):
         parts.append((f"step {k + 1}", ok))
         if not ok:
             ctx.set_parts(parts + [(f"step {j + 1}", False) for j in range(k + 1, len(expected))])
+            ruled = None
             if cleared_after_backward(got):
                 hint = T("hint.zero_grad_between")
             else:
-                mistake = matching_mistake(weights, data, got["weights"], k, ctx.device)
-                hint = T(f"hint.mistake.{mistake}") if mistake else T("hint.diverged")
+                hint, ruled = diagnose_training(weights, data, steps, ctx.device)
             raise CheckFailure(
                 T("fail.matches_reference", k=k + 1),
                 [
@@ -139,6 +140,7 @@ def matches_reference(ctx):
                         expected=T("expected.reference_weights"),
                         found=T("found.distance", distance=f"{distance:.3g}"),
                         hint=hint,
+                        ruled_out=ruled,
                     )
                 ],
             )

@@ -1,0 +1,48 @@
+"""The probes of data.py: the student's dataset and loader, sampled."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from .. import data as data_mod
+from ..calling import describe_value, short_repr
+from ..protocol import LoaderResult, StudentCodeError, TrainSetResult
+from . import function
+
+
+def load_train_set(runner, root: str) -> TrainSetResult:
+    func = function(runner, "data", "load_train_set")
+    call = runner.caller.call
+    dataset = call(func, root)
+    result = {"type": describe_value(dataset)["type"], "items": {}}
+    try:
+        result["length"] = call(len, dataset)
+    except StudentCodeError as exc:
+        return {**result, "error": exc.record}
+    for index in (0, 1, 4_321, 59_999):
+        if index < result["length"]:
+            item = call(dataset.__getitem__, index)
+            pair = list(item) if isinstance(item, (tuple, list)) else [item]
+            result["items"][index] = [describe_value(v) for v in pair]
+    result["train"] = getattr(dataset, "train", None)
+    result["transform"] = short_repr(getattr(dataset, "transform", None))
+    return result
+
+
+def make_train_loader(runner, root: str, batch_size: int | None = None) -> LoaderResult:
+    func = function(runner, "data", "make_train_loader")
+    call = runner.caller.call
+    dataset = data_mod.SplitDataset(data_mod.cached_split(Path(root), True, "cpu"))
+    loader = call(func, dataset) if batch_size is None else call(func, dataset, batch_size=batch_size)
+    result = {"type": describe_value(loader)["type"], "batches": []}
+    with contextlib.suppress(StudentCodeError):
+        result["length"] = call(len, loader)
+    iterator = call(iter, loader)
+    for _ in range(2):
+        batch = call(next, iterator, None)
+        if batch is None:
+            break
+        pair = list(batch) if isinstance(batch, (tuple, list)) else [batch]
+        result["batches"].append([describe_value(v) for v in pair])
+    return result
