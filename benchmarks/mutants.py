@@ -1247,8 +1247,8 @@ def right_hints(m: dict) -> set[str]:
             right.add("hint.loss_shifted")
         if "reduction='sum'" in target:
             right.add("hint.loss_scaled")
-        if kind == "remove_stmt" and target in ("assign", "get_num_correct", "item") and "+=" in desc:
-            right.add("hint.total_zero")
+        if kind == "remove_stmt" and target in ("assign", "get_num_correct", "item") and "+=" in desc or target == "Add->Mult":
+            right.add("hint.total_zero")  # 0 *= x stays 0
         if kind == "return_swap":
             right.add("hint.totals_swapped")
         if kind == "swap_stmts" and target in ("backward<->step", "step<->backward"):
