@@ -30,13 +30,16 @@ class Caller:
         self._student_grad = True
         self._default_dtype = torch.get_default_dtype()
 
-    def call(self, func, *args, where: str | None = None, **kwargs):
-        """func(*args, **kwargs) as student code; StudentCodeError when it fails."""
+    def call(self, func, *args, where: str | None = None, seed: int | None = None, **kwargs):
+        """func(*args, **kwargs) as student code; StudentCodeError when it fails.
+
+        ``seed`` (default oracle.SEED) seeds the RNG for the call: calls that should not
+        all draw the same numbers (one dataset item each) take their own."""
         torch.set_grad_enabled(self._student_grad)
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         try:
             with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(oracle.SEED)
+                torch.manual_seed(oracle.SEED if seed is None else seed)
                 return func(*args, **kwargs)
         except (Exception, SystemExit) as exc:
             raise StudentCodeError(self.error_record(exc)) from None

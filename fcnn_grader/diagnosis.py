@@ -95,6 +95,8 @@ def training_candidates(lr_adam: float | None = None, lr_sgd: float | None = Non
     for lr in adam:
         if lr > 0 and not close(lr, LEARNING_RATE, 0.05):
             out.append(Candidate("hint.mistake.lr", (("lr", f"{lr:g}"), ("ratio", f"{lr / LEARNING_RATE:.3g}")), {"lr": lr}, "Adam lr != 0.01"))
+            if not grid:  # a new Adam(lr=...) at every step: its first update is the same size
+                out.append(Candidate("hint.mistake.fresh_optimizer_lr", (("lr", f"{lr:g}"),), {"lr": lr, "mistake": "fresh_optimizer"}, "a new Adam(lr) per step"))
     for lr in sgd:
         if lr > 0:
             out.append(Candidate("hint.mistake.sgd", (("lr", f"{lr:g}"),), {"lr": lr, "kind": "sgd"}, "SGD"))
@@ -308,6 +310,14 @@ def name_count(probes: list[tuple]):
 # ----- the images load_train_set gives ---------------------------------------------------------
 
 
+def _shifted(image, most: int = 4) -> list:
+    """The image moved by up to ``most`` pixels each way, zeros coming in: what RandomCrop(28, padding) gives."""
+    padded = F.pad(image, (most, most, most, most))
+    size = image.shape[-1]
+    return [padded[..., most + dy : most + dy + size, most + dx : most + dx + size]
+            for dy in range(-most, most + 1) for dx in range(-most, most + 1) if (dx, dy) != (0, 0)]
+
+
 def name_pixels(pairs: list[tuple]):
     """Images that are an exact transform of ToTensor()'s: pairs of (found, ToTensor's) tensors.
 
@@ -324,16 +334,22 @@ def name_pixels(pairs: list[tuple]):
         if not (abs(a - 1) < 1e-6 and abs(b) < 1e-6) and a != 0:
             mean, std = -b / a + 0.0, 1 / a  # + 0.0: no "-0"
             shown = f"{a:.4g} x ToTensor()'s" + (f" {b:+.4g}" if abs(b) > 1e-6 else "")
-            candidates.append(Candidate("hint.normalize", (("map", shown), ("mean", f"{mean:.4g}"), ("std", f"{std:.4g}")),
+            # A pure scaling (b = 0) is not what a student writes Normalize for: say only what it is.
+            key, params = ("hint.pixels_scaled", (("map", shown),)) if abs(b) <= 1e-6 else ("hint.normalize", (("map", shown), ("mean", f"{mean:.4g}"), ("std", f"{std:.4g}")))
+            candidates.append(Candidate(key, params,
                                         {"map": lambda t, a=a, b=b: t * a + b, "some": False}, "Normalize / scaling"))
     candidates.append(Candidate("hint.flip", (("flip", "RandomHorizontalFlip"),), {"map": lambda t: t.flip(-1), "some": True}, "horizontal flip"))
     candidates.append(Candidate("hint.flip", (("flip", "RandomVerticalFlip"),), {"map": lambda t: t.flip(-2), "some": True}, "vertical flip"))
     candidates.append(Candidate("hint.transposed", replay={"map": lambda t: t.transpose(-1, -2), "some": False}, label="transpose"))
+    candidates.append(Candidate("hint.random_crop", replay={"alts": _shifted, "some": True}, label="RandomCrop(padding)"))
 
     def matches(c: Candidate) -> bool:
         mapped_any = False
         for found, want in pairs:
-            mapped = c.replay["map"](want)
+            if "alts" in c.replay:  # one of several: the first that gives the found image
+                mapped = next((m for m in c.replay["alts"](want) if m.shape == found.shape and torch.equal(m, found)), want)
+            else:
+                mapped = c.replay["map"](want)
             if found.shape == mapped.shape and torch.allclose(found, mapped, atol=1e-6):
                 mapped_any = mapped_any or not torch.equal(mapped, want)
                 continue

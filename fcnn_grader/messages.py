@@ -447,6 +447,42 @@ _M: dict[str, tuple[str, str]] = {
         "your flattened numbers match {code}: the same numbers in another order; flatten the (N, 12, 4, 4) tensor directly with t.reshape(-1, 12*4*4)",
         "你展平后的数值与 {code} 一致：数值相同但顺序不同；请直接对 (N, 12, 4, 4) 的张量使用 t.reshape(-1, 12*4*4)",
     ),
+    "hint.shape_see_layer_shapes": (
+        "the shapes do not fit: network::layer_shapes shows the first layer whose output has the wrong shape",
+        "形状不匹配：network::layer_shapes 会指出第一个输出形状不对的层",
+    ),
+    "hint.fix_parameters": (
+        "your layers differ from the course's (see network::parameters): fix them first, the shapes follow",
+        "你的层与课程中的不同（见 network::parameters）：请先修正它们，形状随之而来",
+    ),
+    "hint.graph_cut": (
+        "gradient tracking stayed on, yet the loss has no grad_fn: forward cuts the graph (.detach(), .data, a .numpy() round trip or a torch.no_grad() block)",
+        "梯度跟踪一直是开着的，但损失没有 grad_fn：forward 切断了计算图（.detach()、.data、.numpy() 往返或 torch.no_grad() 块）",
+    ),
+    "hint.other_optimizer": (
+        "the weights changed, yet the optimizer train_epoch was given never stepped: train with that optimizer (no new optimizer, no update by hand)",
+        "权重变了，但传给 train_epoch 的优化器从未调用 step()：请用这个优化器训练（不要新建优化器，也不要手动更新）",
+    ),
+    "hint.step_without_grads": (
+        "optimizer.step() ran once per batch, yet the weights never moved: there were no gradients when it ran (loss.backward() missing, or after step(), or zero_grad() between them)",
+        "每批都调用了一次 optimizer.step()，但权重从未改变：调用时没有梯度（缺少 loss.backward()，或它在 step() 之后，或两者之间调用了 zero_grad()）",
+    ),
+    "hint.image_dtype": (
+        "ToTensor() gives float32; your images are {dtype}: no dtype conversion after it",
+        "ToTensor() 给出 float32；你的图像是 {dtype}：之后不要再转换类型",
+    ),
+    "hint.pixels_scaled": (
+        "your pixels are exactly {map}: a transform after ToTensor() scales them; use ToTensor() only",
+        "你的像素值恰好是 {map}：ToTensor() 之后有变换缩放了它们；只用 ToTensor()",
+    ),
+    "hint.random_crop": (
+        "your images are ToTensor()'s, some moved by a few pixels with zeros coming in, as RandomCrop(28, padding=...) does: use ToTensor() only, no augmentation",
+        "你的图像就是 ToTensor() 的结果，其中一些平移了几个像素并补零，和 RandomCrop(28, padding=...) 一样：只用 ToTensor()，不要数据增强",
+    ),
+    "hint.mistake.fresh_optimizer_lr": (
+        "your numbers match a new Adam(lr={lr}) made at every step: use the optimizer you are given (lr=0.01), so Adam keeps its state",
+        "你的结果与每一步都新建 Adam(lr={lr}) 一致：请使用传入的优化器（lr=0.01），让 Adam 保留它的状态",
+    ),
     "hint.total_first": ("this is the first batch only: add up over all batches", "这只是第一批：请对所有批次求和"),
     "hint.total_zero": ("this total stays 0: add to it in the loop (total += ...)", "这个总数一直是 0：请在循环中累加（total += ...）"),
     "hint.count_images": (

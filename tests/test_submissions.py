@@ -100,8 +100,9 @@ BUGGY = {
     "data_shuffle": ("data", {"train_loader"}, "no shuffle=True"),
     "data_ignores_batch_size": ("data", {"train_loader"}, "pass batch_size on"),
     "data_float_labels": ("data", {"train_set"}, "F.cross_entropy needs class numbers as integers"),
-    "data_scaled": ("data", {"train_set"}, "your pixels are exactly 2 x ToTensor()'s, what Normalize(mean=0, std=0.5) gives"),
+    "data_scaled": ("data", {"train_set"}, "your pixels are exactly 2 x ToTensor()'s: a transform after ToTensor() scales them"),
     "data_flip": ("data", {"train_set"}, "some of them flipped, as RandomHorizontalFlip does"),
+    "data_random_crop": ("data", {"train_set"}, "as RandomCrop(28, padding=...) does"),
     "data_drop_last": ("data", {"train_loader"}, "no drop_last"),
 }
 

@@ -53,3 +53,12 @@ def test_every_replayed_mistake_lands_well_above_it(setup, mistake):
     weights, data, expected = setup
     replay = oracle.train_steps(weights, data, mistake=mistake)
     assert max(distances(weights, replay, expected)) > SAME_TRAINING * MARGIN
+
+
+@pytest.mark.parametrize("replay", [{"loss_scale": -1.0}, {"lr": 0.02}, {"lr": 0.005}, {"lr": 0.01, "kind": "sgd"}, {"lr": 0.1, "kind": "sgd"}],
+                         ids=["minus the loss", "lr 0.02", "lr 0.005", "sgd 0.01", "sgd 0.1"])
+def test_the_diagnosis_families_land_well_above_it_too(setup, replay):
+    # diagnosis.py names these by replay: a correct step must never match one of them.
+    weights, data, expected = setup
+    got = oracle.train_steps(weights, data, **replay)
+    assert max(distances(weights, got, expected)) > SAME_TRAINING * MARGIN

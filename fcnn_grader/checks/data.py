@@ -23,7 +23,7 @@ def _image_finding(index: int, image: dict, want: torch.Tensor, pairs: list):
     if image["shape"] != [1, 28, 28]:
         return Finding(where=where, expected="(1, 28, 28)", found=tuple(image["shape"]), hint=T("hint.image_shape"))
     if image["dtype"] != "float32":
-        return Finding(where=where, expected="float32", found=image["dtype"], hint=T("hint.to_tensor"))
+        return Finding(where=where, expected="float32", found=image["dtype"], hint=T("hint.image_dtype", dtype=image["dtype"]))
     if not torch.equal(value, want):
         low, high = value.min().item(), value.max().item()
         hint, tried = diagnosis.name_pixels(pairs)

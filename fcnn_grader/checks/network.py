@@ -101,16 +101,30 @@ def _forward(ctx, weights, images, **kwargs) -> dict:
     return ctx.call("forward", weights, images, **kwargs)  # not implemented, missing, weights don't fit... fail here
 
 
+# Error hints that guess at a reshape or a linear layer from a shape error: the first layer whose
+# output has the wrong shape (network::layer_shapes) is where the shapes part, often earlier.
+_SHAPE_ERROR_HINTS = {"hint.matmul_shapes", "hint.reshape_size"}
+
+
+def _forward_failure(error: dict, context=None) -> CheckFailure:
+    failure = failure_from_error(error, context=context)
+    if failure.hint is not None and getattr(failure.hint, "key", None) in _SHAPE_ERROR_HINTS:
+        failure.hint = T("hint.shape_see_layer_shapes")
+    return failure
+
+
 @check("network", points=3)
 def layer_shapes(ctx):
     """The shape after each layer for a batch of 100: conv1 [100,6,24,24] ... out [100,10]."""
     weights = oracle.initial_weights()
     images, _ = oracle.random_batch(BATCH_SIZE, seed=1)
+    own_weights = False
     try:
         result = ctx.call("forward", weights, images, trace=True)
     except CheckFailure as failure:
         if (failure.error or {}).get("kind") != "weights_mismatch":
             raise
+        own_weights = True
         # Shapes need no particular weights: a wrong fc1 often follows a wrong conv or
         # pool, and this check can point at it with the network's own initial weights.
         result = ctx.call("forward", None, images, trace=True)
@@ -146,6 +160,10 @@ def layer_shapes(ctx):
     if result.get("error"):
         # Say where forward got to, then the student's own traceback.
         failure = failure_from_error(result["error"])
+        if findings or own_weights:
+            # A wrong shape came first (its finding says so), or the layers themselves differ
+            # (network::parameters): the error's own hint would guess at a later line.
+            failure.hint = None if findings else T("hint.fix_parameters")
         failure.findings = findings
         if unreached:
             failure.findings.append(Finding(where=T("where.not_reached"), found=", ".join(unreached)))
@@ -156,9 +174,9 @@ def layer_shapes(ctx):
 
 def _shape_hint(point: str, got: list[int], ops: list[dict]):
     n = BATCH_SIZE
-    if point == "pool1" and got == [n, 6, 24, 24]:
+    if point == "pool1" and got == [n, 6, 24, 24] and not set(ops_between(ops, "conv1", "conv2")) & POOLS:
         return T("hint.missing_pool", layer="conv1")
-    if point == "pool2" and got == [n, 12, 8, 8]:
+    if point == "pool2" and got == [n, 12, 8, 8] and not set(ops_between(ops, "conv2", "fc1")) & POOLS:
         return T("hint.missing_pool", layer="conv2")
     if point == "conv1" and got[2:] == [28, 28]:
         return T("hint.conv_padding", layer="conv1", size=28, out=24)
@@ -180,7 +198,7 @@ def logits(ctx):
     images, _ = oracle.random_batch(BATCH_SIZE, seed=2)
     result = _forward(ctx, weights, images, trace=True, values=True)
     if result.get("error"):
-        raise failure_from_error(result["error"])
+        raise _forward_failure(result["error"])
     output = result["output"]
     expected = oracle.points(weights, images, ctx.device)
     if output["kind"] != "tensor" or output.get("value") is None:
@@ -242,7 +260,7 @@ def any_batch_size(ctx):
         images, _ = oracle.random_batch(n, seed=1000 + n)
         result = _forward(ctx, weights, images)
         if result.get("error"):
-            return failure_from_error(result["error"], context=T("context.batch_of", n=n))
+            return _forward_failure(result["error"], context=T("context.batch_of", n=n))
         shape = result["output"].get("shape")
         if shape != [n, 10]:
             return CheckFailure(
@@ -283,10 +301,14 @@ def batch_independence(ctx):
         a, b = (_forward(ctx, weights, x) for x in (images, changed))
         for r in (a, b):
             if r.get("error"):
-                raise failure_from_error(r["error"])
+                raise _forward_failure(r["error"])
         va, vb = a["output"].get("value"), b["output"].get("value")
         if va is None or vb is None or va.shape != vb.shape or va.dim() != 2:
             raise CheckFailure(T("fail.logits_not_tensor"), [Finding(where="forward", expected=T("expected.logits", n=16), found=a["output"]["repr"])])
+        if list(va.shape) != [16, 10]:
+            # Not a row per image: the rows cannot be compared image by image (a shape, not a mix-up).
+            raise CheckFailure(T("fail.logits_not_tensor"), [Finding(where="forward", expected=T("expected.logits", n=16), found=list(va.shape),
+                                                                     hint=T("hint.shape_see_layer_shapes"))])
         if not torch.allclose(va[keep], vb[keep], atol=ATOL, rtol=RTOL):
             findings.append(
                 Finding(
@@ -307,7 +329,10 @@ def gradients(ctx):
     """No .grad before backward; after it every parameter has a finite gradient of its shape."""
     weights = oracle.initial_weights()
     images, labels = oracle.random_batch(BATCH_SIZE, seed=5)
-    result = ctx.call("gradients", weights, images, labels)
+    try:
+        result = ctx.call("gradients", weights, images, labels)
+    except CheckFailure as failure:
+        raise _forward_failure(failure.error) if failure.error else failure
     if "output" in result and "grads" not in result:
         output = result["output"]
         found = output.get("shape") or output["repr"]
@@ -325,7 +350,7 @@ def gradients(ctx):
         raise CheckFailure(
             T("fail.no_graph"),
             findings + [Finding(where="loss.backward()", expected=T("expected.graph"), found=T("found.no_graph"),
-                                hint=T("hint.grad_disabled_at", where=where) if where else T("hint.grad_disabled"))],
+                                hint=T("hint.grad_disabled_at", where=where) if where else T("hint.graph_cut"))],
         )
     for j, grad in enumerate(result["grads"]):
         name = label.get(j, names[j])

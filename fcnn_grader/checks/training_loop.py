@@ -6,6 +6,7 @@ trains one epoch over the real training set and tests on the test set.
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 
 from .. import diagnosis, oracle
@@ -132,7 +133,12 @@ def visits_every_batch(ctx):
     wrong = [i for i, s in enumerate(steps) if s != 1]
     if wrong:
         i = wrong[0]
-        hint = T("hint.no_step") if steps[i] == 0 else T("hint.mistake.double_step")
+        if steps[i] == 0:
+            moved = any(not torch.equal(a, b) for a, b in zip(result["weights"], oracle.initial_weights()))
+            # The weights moved although the given optimizer never stepped: something else trained them.
+            hint = T("hint.other_optimizer") if moved else T("hint.no_step")
+        else:
+            hint = T("hint.mistake.double_step")
         findings.append(
             Finding(where=T("where.batch", i=i + 1), expected=T("expected.one_step"), found=T("found.steps", n=steps[i]), hint=hint)
         )
@@ -188,6 +194,8 @@ def _mistake_hint(weights, data, result, device):
     """(hint, ruled_out): the replayed epoch that gives the student's loss on every batch and final weights.
 
     Only totals to go by, not each update: the learning rates are tried from a grid."""
+    if all(s == 1 for s in result["steps"]) and all(torch.equal(a, b) for a, b in zip(result["weights"], weights)):
+        return T("hint.step_without_grads"), None  # observed: one step per batch, and nothing moved
     losses, _ = batch_totals(result["first_logits"], data)
     candidates = diagnosis.training_candidates(grid=True)
     hint, tried = diagnosis.name_epoch(weights, data, device, losses, result["weights"], LOSS_RTOL, SAME_TRAINING, candidates)

@@ -38,6 +38,16 @@ def diagnose_training(weights, data, steps, device):
     return hint, None if hint else diagnosis.ruled_out(tried)
 
 
+def unchanged_hint(step: dict):
+    """Why a step left the weights as they were, from what the runner watched (not a guess)."""
+    if cleared_after_backward(step):
+        return T("hint.zero_grad_between")
+    if all(g is None for g in step["grads"]):
+        return T("hint.no_backward")
+    # Gradients there, weights unmoved: no step, or a step before backward (the same numbers).
+    return T("hint.mistake.step_before_backward")
+
+
 def cleared_after_backward(step: dict) -> bool:
     """Backward ran, yet the step ends without gradients: zero_grad() came between backward and step."""
     return step.get("backward", False) and all(g is None or not g.any() for g in step["grads"])
@@ -55,10 +65,9 @@ def returns_loss(ctx):
     data = batches(STEPS)
     steps = run_steps(ctx, weights, data)
     befores = [weights] + [s["weights"] for s in steps[:-1]]
-    probes = [{"before": b, "after": s["weights"], "batch": d} for b, s, d in zip(befores, steps, data)]
-    table = diagnosis.loss_table(probes, ctx.device)
+    expected = [oracle.cross_entropy(b, *d, ctx.device) for b, d in zip(befores, data)]
     got = [_loss_value(s["returned"]) for s in steps]
-    right = [close(g, want, LOSS_RTOL) for g, want in zip(got, table["ce"])]
+    right = [close(g, want, LOSS_RTOL) for g, want in zip(got, expected)]
     kinds = [s["returned"]["kind"] for s in steps]
     ctx.set_parts([("a Python float", all(k == "float" for k in kinds)), ("the loss before the update", all(right))])
     findings = []
@@ -69,9 +78,10 @@ def returns_loss(ctx):
         if returned["kind"] == "other" and returned["type"] == "NoneType":
             hint = T("hint.return_nothing")
         else:
-            hint, tried = diagnosis.name_returned_loss(table, got, LOSS_RTOL)
+            probes = [{"before": b, "after": s["weights"], "batch": d} for b, s, d in zip(befores, steps, data)]
+            hint, tried = diagnosis.name_returned_loss(diagnosis.loss_table(probes, ctx.device), got, LOSS_RTOL)
             ruled = None if hint else diagnosis.ruled_out(tried)
-        findings.append(Finding(where=T("where.returned_call", k=k + 1, n=len(steps)), expected=f"{table['ce'][k]:.6f}",
+        findings.append(Finding(where=T("where.returned_call", k=k + 1, n=len(steps)), expected=f"{expected[k]:.6f}",
                                 found=returned["repr"] if got[k] is None else f"{got[k]:.6f}", hint=hint, ruled_out=ruled))
     if any(k != "float" for k in kinds):
         k = next(i for i, kind in enumerate(kinds) if kind != "float")
@@ -96,11 +106,7 @@ def loss_decreases(ctx):
         return
     unchanged = all(torch.equal(a, b) for a, b in zip(step["weights"], weights))
     if unchanged:
-        if cleared_after_backward(step):
-            hint = T("hint.zero_grad_between")
-        else:
-            no_grads = all(g is None for g in step["grads"])
-            hint = T("hint.no_backward") if no_grads else T("hint.no_step")
+        hint = unchanged_hint(step)
         found = T("found.weights_unchanged")
     ruled = None
     if not unchanged:
@@ -128,8 +134,9 @@ def matches_reference(ctx):
         if not ok:
             ctx.set_parts(parts + [(f"step {j + 1}", False) for j in range(k + 1, len(expected))])
             ruled = None
-            if cleared_after_backward(got):
-                hint = T("hint.zero_grad_between")
+            before = weights if k == 0 else steps[k - 1]["weights"]
+            if all(torch.equal(a, b) for a, b in zip(got["weights"], before)):
+                hint = unchanged_hint(got)  # observed: the step moved nothing, and the hooks say why
             else:
                 hint, ruled = diagnose_training(weights, data, steps, ctx.device)
             raise CheckFailure(
