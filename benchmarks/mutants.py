@@ -1130,7 +1130,9 @@ def run_one(mutant: dict, workdir: str) -> dict:
 # Hints that point elsewhere in the feedback, or say where the numbers part, without naming a
 # mistake: neither right nor wrong.
 # hint.diverged restates the whole step ("each step should be: ...") and names no mistake.
-NEUTRAL_HINTS = {"hint.fix_first", "hint.see_layer_shapes", "hint.values_differ", "hint.diverged"}
+# shape_see_layer_shapes and fix_parameters send the student to another check.
+NEUTRAL_HINTS = {"hint.fix_first", "hint.see_layer_shapes", "hint.values_differ", "hint.diverged",
+                 "hint.shape_see_layer_shapes", "hint.fix_parameters"}
 
 
 # The hints that fit each rewrite (families not listed: none has a hint that fits yet).
@@ -1147,9 +1149,9 @@ RIGHT_FOR_REWRITE = {
     ("training_step.py", "stale_first"): {"hint.stale_first"},
     ("training_step.py", "stale_previous"): {"hint.stale_previous"},
     ("training_step.py", "running_mean"): {"hint.running_mean"},
-    ("*", "no_grad_forward"): {"hint.grad_disabled", "hint.grad_disabled_at"},
+    ("*", "no_grad_forward"): {"hint.grad_disabled", "hint.grad_disabled_at", "hint.graph_cut"},
     ("training_step.py", "labels_float"): {"hint.labels_dtype"},
-    ("training_step.py", "manual_update"): {"hint.no_step", "hint.mistake.sgd"},  # "optimizer.step() is missing": it is
+    ("training_step.py", "manual_update"): {"hint.no_step", "hint.mistake.sgd", "hint.other_optimizer"},  # "optimizer.step() is missing": it is
     ("training_loop.py", "times_batch"): {"hint.total_times_batch"},
     ("training_loop.py", "correct_after_update"): {"hint.correct_after_update"},
     ("training_loop.py", "mean_loss"): {"hint.total_mean"},
@@ -1192,7 +1194,7 @@ def right_hints(m: dict) -> set[str]:
         if kind.startswith("insert_") and target == "output":
             right.add("hint.output_changed")
         if kind == "insert_detach":
-            right.add("hint.no_grad")
+            right |= {"hint.no_grad", "hint.graph_cut"}
         if func == "__init__":
             right.add("hint.layer_def")
             fc1_in = "self.fc1" in desc and (target.startswith(("in_features", "value")) or kind == "binop")
@@ -1243,6 +1245,14 @@ def right_hints(m: dict) -> set[str]:
             right.add("hint.mistake.lr")  # a learning rate, found from the step, that is not the course's
         if kind == "insert_fresh_optimizer" and "SGD" in target:
             right.add("hint.mistake.sgd")
+        if kind == "insert_fresh_optimizer" and "Adam" in target:
+            right.add("hint.mistake.fresh_optimizer_lr")
+        if kind == "insert_fresh_optimizer":
+            right.add("hint.other_optimizer")  # the given optimizer never steps
+        if kind == "insert_detach":
+            right.add("hint.graph_cut")
+        if (kind == "remove_stmt" and target == "backward") or (kind == "swap_stmts" and set(target.split("<->")) in ({"backward", "step"}, {"zero_grad", "backward"})):
+            right.add("hint.step_without_grads")
         if kind == "insert_loss_plus":
             right.add("hint.loss_shifted")
         if "reduction='sum'" in target:
@@ -1276,6 +1286,12 @@ def right_hints(m: dict) -> set[str]:
             right.add("hint.only_to_tensor")
         if "Flip" in target:
             right.add("hint.flip")
+        if "RandomCrop" in target:
+            right.add("hint.random_crop")
+        if "float64" in target or "double" in target:
+            right.add("hint.image_dtype")
+        if "Normalize" in target or target in ("Lambda(lambda x: x * 2)", "Lambda(lambda x: 1 - x)"):
+            right.add("hint.pixels_scaled")
         if kind == "transform_add" and not any(w in target for w in ("squeeze", "flatten", "Resize", "Normalize")):
             right.add("hint.only_to_tensor")
         if kind == "transform_add" and any(w in target for w in ("squeeze", "flatten", "Resize")):
