@@ -177,3 +177,11 @@ def test_the_background_epoch_gives_the_same_verdict_and_numbers(pytester):
         extra.pop("train_seconds")
     assert runs[0].passed == runs[1].passed == {"training_loop::accuracy"}
     assert extras[0] == extras[1]
+
+
+def test_a_failure_carries_the_keys_of_its_hints(pytester, submission):
+    # benchmarks/mutants.py reads them to judge the diagnosis in any language.
+    run = grade(pytester, submission(SUBMISSIONS / "buggy" / "softmax_output"), "network", "-k", "logits")
+    assert run.properties["network::logits"]["fcnn_hint"] == "hint.softmax_output"
+    passed = grade(pytester, REFERENCE, "network", "-k", "logits")
+    assert "fcnn_hint" not in passed.properties["network::logits"]
