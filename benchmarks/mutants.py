@@ -1092,7 +1092,9 @@ def run_one(mutant: dict, workdir: str) -> dict:
     for f in REFERENCE.glob("*.py"):
         shutil.copy(f, folder / f.name)
     (folder / mutant["file"]).write_text(mutant["source"])
-    out = {"id": mutant["id"]}
+    import fcnn_grader
+
+    out = {"id": mutant["id"], "grader": str(Path(fcnn_grader.__file__).parent)}
     t0 = time.perf_counter()
     signal.alarm(CALL_TIMEOUT)
     try:
@@ -1332,7 +1334,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write every mutant's record here")
     parser.add_argument("--jobs", type=int, default=2, help="mutants graded at once (at most 2 here)")
     parser.add_argument("--only", default=None, help="only mutants whose id contains this (e.g. 'network-', '-const-')")
-    parser.add_argument("--grader-root", default=None, help="grade with the fcnn_grader of this worktree")
+    parser.add_argument("--grader-root", default=None, help="grade with the fcnn_grader of this worktree (it must write the fcnn_hint property of items.py, "
+                             "or every hint reads as none)")
     parser.add_argument("--gaps", type=Path, default=None, help="write the mutants that expose a gap here (markdown)")
     parser.add_argument("--label", default="", help="what was graded, for --gaps (e.g. the branch)")
     parser.add_argument("--list", action="store_true", help="print the mutants and stop")
