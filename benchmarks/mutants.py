@@ -1415,7 +1415,8 @@ def write_gaps(records: list[dict], summary: dict, path: Path, label: str) -> No
         f"{f['mutants']} mutants, {f['equivalent']} equivalent, {f['non_equivalent']} graded as mistakes: "
         f"caught {f['caught_pct']}%, named {f['named_pct']}%, misleading {f['misleading']}, "
         f"false positives {f['false_positives']}. Each line: mutant id, the edit, the checks that failed, "
-        "the hints shown (WRONG: those the edit does not make right, see right_hints()).",
+        "the hints shown (WRONG: those the edit does not make right, see right_hints()). "
+        "Method and the causes found so far: docs/mutants.md.",
         "",
     ]
     wrong_by_key = defaultdict(list)
