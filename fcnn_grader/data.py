@@ -211,9 +211,6 @@ class Split:
             return chunk.to(torch.float32).div(255)
         return chunk.clone()
 
-    def to(self, device) -> "Split":
-        return Split(self.pixels.to(device), self.labels.to(device))
-
 
 @functools.lru_cache(maxsize=4)
 def cached_split(root: Path, train: bool, device: str = "cpu") -> Split:

@@ -259,8 +259,8 @@ _M: dict[str, tuple[str, str]] = {
         "梯度跟踪被 {where} 关闭了（torch.set_grad_enabled(False)？）。课程中调用 torch.set_grad_enabled(True)，正是因为之前的章节把它关掉了",
     ),
     "hint.matmul_shapes": (
-        "a linear layer gets {got} numbers per image but expects {want}: check the flatten size (12*4*4 = 192) and the pools before it",
-        "某个全连接层每张图像收到 {got} 个数，但它期望 {want} 个：检查展平的大小（12*4*4 = 192）以及之前的池化",
+        "a linear layer gets {got} numbers per image but expects {want}: in the seed the sizes chain 12*4*4 = 192 -> 120 -> 60 -> 10, each layer once, in order",
+        "某个全连接层每张图像收到 {got} 个数，但它期望 {want} 个：课程中各层大小依次为 12*4*4 = 192 -> 120 -> 60 -> 10，每层一次，按顺序",
     ),
     "hint.reshape_size": (
         "a reshape does not fit the data: flatten with t.reshape(-1, 12*4*4)",

@@ -1,4 +1,4 @@
-"""The grader's own, known-good implementation of the seed's steps.
+"""The grader's own, known-good implementation of the course's steps.
 
 Expected values come from here, never from ``reference/`` (which is graded
 like any other submission). Everything takes and returns plain tensors and
@@ -11,10 +11,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .contract import LEARNING_RATE, NUM_CLASSES, PARAMETERS
+from .contract import LEARNING_RATE, NUM_CLASSES
 
 SEED = 20_201_126  # fixed seed for the weights and batches the checks use
-EPOCH_THREADS = 1  # CPU threads for the one-epoch check, wherever it runs (see runner.train_epoch)
+EPOCH_THREADS = 1  # CPU threads for the one-epoch check, wherever it runs (see probes/training_loop.py)
 
 
 def make_deterministic() -> None:
@@ -33,7 +33,7 @@ def make_deterministic() -> None:
 
 
 class OracleNetwork(nn.Module):
-    """The seed's Network without its prints."""
+    """The course's Network without its prints."""
 
     def __init__(self):
         super().__init__()
@@ -63,7 +63,7 @@ def forward_points(net: OracleNetwork, t: torch.Tensor) -> dict[str, torch.Tenso
 
 
 def initial_weights(seed: int = SEED) -> list[torch.Tensor]:
-    """PyTorch's default initialisation of the seed's Network, from a fixed seed (on CPU)."""
+    """PyTorch's default initialisation of the course's Network, from a fixed seed (on CPU)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = OracleNetwork()
@@ -98,9 +98,9 @@ def random_batch(size: int, seed: int, device="cpu") -> tuple[torch.Tensor, torc
 
 
 def make_optimizer(net: nn.Module, lr: float = LEARNING_RATE, kind: str = "adam") -> torch.optim.Optimizer:
-    """The optimizer the seed uses; the grader makes it and hands it to the submission.
+    """The optimizer the course uses; the grader makes it and hands it to the submission.
 
-    Adam's fused kernel does the seed's update in one pass (about a fifth of
+    Adam's fused kernel does the course's update in one pass (about a fifth of
     a training step faster on CPU); torch before 2.4 has none on CPU.
     ``lr`` and ``kind="sgd"`` replay mistakes (diagnosis.py).
     """
@@ -128,7 +128,7 @@ MISTAKES = ("no_zero_grad", "double_step", "fresh_optimizer", "step_before_backw
 
 
 def loss_of(preds: torch.Tensor, labels: torch.Tensor, mistake: str | None = None) -> torch.Tensor:
-    """The seed's loss, or the loss a replayed mistake computes instead."""
+    """The course's loss, or the loss a replayed mistake computes instead."""
     if mistake == "sum_loss":
         return F.cross_entropy(preds, labels, reduction="sum")
     if mistake == "nll_on_logits":  # nll_loss wants log-probabilities; on logits it is -logit
@@ -149,7 +149,7 @@ def loss_variants(weights, images, labels, device="cpu") -> dict[str, float]:
 def train_steps(
     weights, batches, device="cpu", mistake: str | None = None, lr: float = LEARNING_RATE, loss_scale: float = 1.0, kind: str = "adam"
 ) -> list[dict]:
-    """The seed's step on each batch with one Adam; what a correct training_step gives.
+    """The course's step on each batch with one Adam; what a correct training_step gives.
 
     ``mistake`` replays one of MISTAKES instead; ``lr``, ``loss_scale`` (the loss
     times a number before backward) and ``kind`` replay the families of diagnosis.py.
@@ -187,12 +187,6 @@ def train_steps(
     return steps
 
 
-def gradients(weights, images, labels, device="cpu") -> list[torch.Tensor]:
-    net = network(weights, device)
-    F.cross_entropy(net(images.to(device)), labels.to(device)).backward()
-    return [p.grad.detach().to("cpu", copy=True) for p in net.parameters()]
-
-
 def points(weights, images, device="cpu") -> dict[str, torch.Tensor]:
     with torch.no_grad():
         values = forward_points(network(weights, device), images.to(device))
@@ -226,5 +220,3 @@ def update_distance(weights_a, weights_b, start) -> float:
     moved = sum(float((b - s).double().pow(2).sum()) for b, s in zip(weights_b, start))
     return (diff / moved) ** 0.5 if moved > 0 else float("inf") if diff > 0 else 0.0
 
-
-PARAMETER_NAMES = tuple(name for name, _ in PARAMETERS)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import importlib
 
-from .calling import MAX_TENSOR_VALUES, Caller, describe_value  # noqa: F401  (describe_value: part of the runner's vocabulary)
-from .protocol import CALLS, Result, StudentCodeError, with_calls  # noqa: F401
+from .calling import Caller
+from .protocol import CALLS, Result, StudentCodeError, with_calls  # noqa: F401  (StudentCodeError: the seam's name for it)
 
 
 @with_calls

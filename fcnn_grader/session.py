@@ -139,17 +139,13 @@ class GradingSession:
 
 
 class CheckContext:
-    """What one check gets: the runner, the device, the data, and a place for its parts."""
+    """What one check gets: ``call`` into the submission, the device, the data, and a place for its parts."""
 
     def __init__(self, session: GradingSession, spec):
         self.session = session
         self.spec = spec
         self.parts: list[tuple[str, bool]] | None = None
         self.extra: dict = {}
-
-    @property
-    def runner(self):
-        return self.session.runner
 
     @property
     def device(self) -> str:

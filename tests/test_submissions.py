@@ -2,7 +2,7 @@
 
 Every buggy submission in submissions/buggy/ differs from reference/ in one
 file. It must fail exactly the listed checks of its exercise (the epoch-long
-accuracy check aside, see test_accuracy_check.py), and the output must name
+accuracy check aside: the last tests here run it), and the output must name
 its mistake. Every correct variant in submissions/correct/, written
 differently from the reference, must pass every check.
 """

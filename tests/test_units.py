@@ -15,7 +15,8 @@ from fcnn_grader import contract, data as data_mod, oracle
 from fcnn_grader.checks import all_checks
 from fcnn_grader.feedback import CheckFailure, Finding, T, error_hint, failure_from_error
 from fcnn_grader.messages import MESSAGES
-from fcnn_grader.runner import InProcessRunner, describe_value
+from fcnn_grader.calling import describe_value
+from fcnn_grader.runner import InProcessRunner
 from fcnn_grader.sources import FolderSource
 from fcnn_grader.tracing import LayerTracer, points_from_events
 

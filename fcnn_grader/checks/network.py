@@ -61,10 +61,14 @@ def parameters(ctx):
             )
         )
     mentioned = {params[i]["name"] for i in range(len(PARAMETERS)) if i < len(params) and i not in mapping and i in extra}
+    # "No such layer" only when there are more parameter tensors than the seed's: with as many,
+    # a leftover is a layer of the wrong size that took another one's place in the pairing.
+    more = len(params) > len(PARAMETERS)
     for j in extra:
         if params[j]["name"] not in mentioned:
             findings.append(
-                Finding(where=params[j]["name"], expected=T("expected.no_param"), found=params[j]["shape"], hint=T("hint.extra_param"))
+                Finding(where=params[j]["name"], expected=T("expected.no_param") if more else None, found=params[j]["shape"],
+                        hint=T("hint.extra_param") if more else None)
             )
     frozen = [params[j]["name"] for j in mapping.values() if not params[j]["requires_grad"]]
     if frozen:

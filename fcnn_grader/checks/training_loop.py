@@ -17,8 +17,9 @@ from .training_step import LOSS_RTOL, SAME_TRAINING
 
 SMALL_SIZES = [BATCH_SIZE] * 7 + [37]  # a short last batch, as 60,000 / 64 would give
 SMALL_SEED = 600
-# One epoch of the seed's network reaches 0.82-0.85 test accuracy; the grader's
-# fixed start measures 0.86 (README, "Thresholds").
+# One epoch from the grader's fixed start reaches 0.8157 to 0.8251 test accuracy,
+# depending on the machine; nudged or other starts 0.81 to 0.85 (README,
+# "Thresholds", measured by benchmarks/accuracy_margin.py).
 MIN_ACCURACY = 0.80
 
 

@@ -19,7 +19,9 @@ class WatchedBatches(data_mod.TensorBatches):
 
     def __init__(self, split, batch_size):
         super().__init__(split, batch_size)
-        self.current = -1
+        self.current = -1  # the batch fetched last
+        self.active = -1  # the batch of the last forward pass: steps count for it
+        self._index_of: dict[int, int] = {}  # data_ptr of a yielded images tensor -> its batch
         self.fetched = 0
         self.passes = 0  # iter(loader) calls: more than one starts over at the first batch
         self.counts = {"forwards": [0] * len(self), "steps": [0] * len(self)}
@@ -27,13 +29,21 @@ class WatchedBatches(data_mod.TensorBatches):
     def __iter__(self):
         self.passes += 1
         for i, batch in enumerate(super().__iter__()):
-            self.current = i
+            self.current = self.active = i
             self.fetched += 1
+            self._index_of[batch[0].data_ptr()] = i
             yield batch
 
+    def batch_of(self, images) -> int:
+        """Which batch these images are: by the tensor itself, so a loop that fetches every batch
+        first (list(loader)) is credited batch by batch; else the batch fetched last."""
+        found = self._index_of.get(images.data_ptr()) if isinstance(images, torch.Tensor) else None
+        self.active = self.current if found is None else found
+        return self.active
+
     def note(self, what: str) -> None:
-        if 0 <= self.current < len(self):
-            self.counts[what][self.current] += 1
+        if 0 <= self.active < len(self):
+            self.counts[what][self.active] += 1
 
 
 class WatchedNetwork(oracle.OracleNetwork):
@@ -47,7 +57,7 @@ class WatchedNetwork(oracle.OracleNetwork):
 
     def forward(self, t):
         output = super().forward(t)
-        batch = self._batches.current
+        batch = self._batches.batch_of(t)
         if batch >= 0:
             logits = output.detach().to("cpu", copy=True)
             self.first_logits.setdefault(batch, logits)
