@@ -1173,6 +1173,11 @@ RIGHT_FOR_REWRITE = {
 }
 
 
+# The English words of each hint key in the graded grader (a run's JSON keeps them): a key whose
+# words changed can fit other edits (TEMPLATES is empty for runs that did not keep them).
+TEMPLATES: dict[str, str] = {}
+
+
 def right_hints(m: dict) -> set[str]:
     """The hint keys that would be right for this edit: the benchmark's own judgment, by edit.
 
@@ -1213,6 +1218,11 @@ def right_hints(m: dict) -> set[str]:
                       "hint.matmul_shapes", "hint.missing_flatten", "hint.use_reshape"}
         if "self.out" in desc and kind in ("remove_stmt", "strip_call", "swap_stmts"):
             right.add("hint.output_changed")
+        # Since e-diagnosis 9ff1e3d it says the seed's chain of sizes, "each layer once, in order",
+        # not "check the flatten size and the pools": then it fits any linear layer's size or call.
+        linear = "nn.Linear" in desc or any(f"self.{n}(" in desc for n in ("fc1", "fc2", "out"))
+        if linear and "chain" in TEMPLATES.get("hint.matmul_shapes", ""):
+            right.add("hint.matmul_shapes")
     elif file == "metrics.py":
         if kind == "const" and target.startswith("dim="):
             right.add("hint.argmax_dim")
@@ -1345,6 +1355,7 @@ def main(argv=None) -> int:
     if args.reclassify:
         old = json.loads(args.reclassify.read_text())
         records = old["mutants"]
+        TEMPLATES.update(old.get("templates", {}))
         fresh = {m.id: asdict(m) for m in generate()}
         for rec in records:
             rec.update({k: v for k, v in fresh.get(rec["id"], {}).items() if k != "source"})
@@ -1353,7 +1364,7 @@ def main(argv=None) -> int:
         if args.gaps:
             write_gaps(records, summary, args.gaps, args.label)
         if args.json:
-            args.json.write_text(json.dumps({"summary": summary, "mutants": records}, indent=1, default=str))
+            args.json.write_text(json.dumps({"summary": summary, "templates": TEMPLATES, "mutants": records}, indent=1, default=str))
         return 0
 
     mutants = generate()
@@ -1373,6 +1384,11 @@ def main(argv=None) -> int:
     print(f"{len(mutants)} of {total} mutants, {args.jobs} at a time", flush=True)
     mutants = controls + mutants
     records = {m.id: asdict(m) for m in mutants}
+    if args.grader_root:
+        sys.path.insert(0, args.grader_root)
+    from fcnn_grader.messages import MESSAGES
+
+    TEMPLATES.update({k: v["en"] for k, v in MESSAGES.items() if k.startswith("hint.")})
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fcnn-mutants-") as workdir:
         import multiprocessing
@@ -1401,7 +1417,7 @@ def main(argv=None) -> int:
     if args.json:
         for rec in records.values():
             rec.pop("source", None)
-        args.json.write_text(json.dumps({"summary": summary, "mutants": list(records.values())}, indent=1, default=str))
+        args.json.write_text(json.dumps({"summary": summary, "templates": TEMPLATES, "mutants": list(records.values())}, indent=1, default=str))
     return 0
 
 
