@@ -100,11 +100,22 @@ class CheckItem(pytest.Item):
         ]
         if parts:
             props.append(("fcnn_parts", f"{sum(ok for _, ok in parts)}/{len(parts)}"))
+        if call.excinfo is not None and isinstance(call.excinfo.value, CheckFailure):
+            # The keys of the likely mistakes shown, for tools that measure the diagnosis
+            # (benchmarks/mutants.py): the words differ by language, the keys do not.
+            hints = [h.key for h in hint_terms(call.excinfo.value) if isinstance(h, T)]
+            if hints:
+                props.append(("fcnn_hint", ",".join(hints)))
         if self.ctx is not None and self.ctx.extra:
             props.append(("fcnn_extra", json.dumps(self.ctx.extra, separators=(",", ":"))))
         report.user_properties.extend(props)
         # junitxml writes the properties of the teardown report, made from the item's.
         self.user_properties.extend(props)
+
+
+def hint_terms(failure: CheckFailure) -> list:
+    """The hints a failure shows: each finding's, then the failure's own."""
+    return [f.hint for f in failure.findings if f.hint is not None] + ([failure.hint] if failure.hint is not None else [])
 
 
 def collect_checks(session: pytest.Session, settings, grading) -> list[CheckItem]:

@@ -50,6 +50,11 @@ BUGGY = {
     "syntax_error": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "SyntaxError: expected ':'"),
     "count_tensor_sometimes": ("num_correct", {"returns_int"}, "return a Python number"),
     "count_images": ("num_correct", {"crafted_inputs", "random_inputs"}, "this counts every image, right or wrong"),
+    # found by benchmarks/mutants.py (they read 'argmax without dim' or nothing before proven hints)
+    "count_wrong": ("num_correct", {"crafted_inputs", "random_inputs"}, "this is the number of wrong predictions"),
+    "count_argmin": ("num_correct", {"crafted_inputs", "random_inputs"}, "this counts argmin"),
+    "count_max_values": ("num_correct", {"crafted_inputs", "random_inputs"}, "max(dim=1) gives the values first"),
+    "count_any": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "return the count, not a comparison"),
     # training_step
     "no_zero_grad": ("training_step", {"matches_reference"}, "without optimizer.zero_grad()"),
     "step_before_backward": ("training_step", {"loss_decreases", "matches_reference"}, "or it comes before loss.backward()"),
@@ -68,6 +73,9 @@ BUGGY = {
     "nll_on_logits": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"}, "F.nll_loss expects log-probabilities"),
     "softmax_in_loss": ("training_step", {"returns_loss", "matches_reference"}, "give it the raw logits, not softmax(preds)"),
     "step_running_mean_loss": ("training_step", {"returns_loss"}, "the mean of the losses of all calls so far"),
+    # found by benchmarks/mutants.py (both scored full marks before every call's loss was checked)
+    "step_stale_first_loss": ("training_step", {"returns_loss"}, "every call returns the first call's loss"),
+    "step_previous_loss": ("training_step", {"returns_loss"}, "each call returns the previous call's loss"),
     "step_lr_changed": ("training_step", {"loss_decreases", "matches_reference"}, "your numbers match Adam with lr=0.1"),
     "step_manual_sgd": ("training_step", {"matches_reference"}, "your numbers match plain gradient descent"),
     # training_loop
@@ -171,3 +179,11 @@ def test_the_background_epoch_gives_the_same_verdict_and_numbers(pytester):
         extra.pop("train_seconds")
     assert runs[0].passed == runs[1].passed == {"training_loop::accuracy"}
     assert extras[0] == extras[1]
+
+
+def test_a_failure_carries_the_keys_of_its_hints(pytester, submission):
+    # benchmarks/mutants.py reads them to judge the diagnosis in any language.
+    run = grade(pytester, submission(SUBMISSIONS / "buggy" / "softmax_output"), "network", "-k", "logits")
+    assert run.properties["network::logits"]["fcnn_hint"] == "hint.softmax_output"
+    passed = grade(pytester, REFERENCE, "network", "-k", "logits")
+    assert "fcnn_hint" not in passed.properties["network::logits"]
