@@ -389,10 +389,30 @@ def test_limits_hold_for_a_notebook(pytester, tmp_path):
         "    os._exit(0)",
     ]
     path = write_notebook(tmp_path / "work.ipynb", cells)
-    run = grade(pytester, path, "num_correct,training_step", "--isolate", "--call-timeout=3")
+    # The limits alone (tests/test_sandbox.py covers the sandbox): the write goes through, the exit is a crash.
+    run = grade(pytester, path, "num_correct,training_step", "--isolate", "--call-timeout=3", "--sandbox=off")
     assert len(run.failed) == len(run.outcomes) == 6
     assert "timed out after 3 s in get_num_correct" in run.texts["num_correct::crafted_inputs"]
     assert "crashed with exit status 0 in training_step" in run.texts["training_step::returns_loss"]
+
+
+def test_the_sandbox_holds_for_a_notebook(pytester, tmp_path):
+    """A notebook's code is confined as a folder's is: it cannot write beside the notebook."""
+    from test_sandbox import _why_not
+
+    if _why_not() is not None:
+        pytest.skip(_why_not())
+    marker = tmp_path / "results.json"
+    cells = [
+        "import os",
+        f"def training_step(network, optimizer, images, labels):\n    open({str(marker)!r}, 'w').write('{{\"score\": 99}}')\n"
+        "    os._exit(0)",
+    ]
+    path = write_notebook(tmp_path / "work.ipynb", cells)
+    run = grade(pytester, path, "training_step", "--isolate", "--call-timeout=3")
+    assert len(run.failed) == len(run.outcomes) == 3
+    assert "PermissionError" in run.texts["training_step::returns_loss"]
+    assert not marker.exists()
 
 
 def test_a_submission_that_is_a_python_file_is_one_line(tmp_path):
