@@ -251,8 +251,8 @@ _M: dict[str, tuple[str, str]] = {
     ),
     "hint.not_finite": ("something in forward divides by zero or overflows", "forward 中有除以零或溢出的运算"),
     "hint.grad_disabled": (
-        "gradient tracking is off: torch.set_grad_enabled(False) or torch.no_grad() around the forward pass. The seed calls torch.set_grad_enabled(True) because earlier episodes turned it off",
-        "梯度跟踪被关闭了：可能调用了 torch.set_grad_enabled(False)，或在前向传播外面套了 torch.no_grad()。课程中调用 torch.set_grad_enabled(True)，正是因为之前的章节把它关掉了",
+        "the loss is not connected to the network's weights: either gradient tracking was off during the forward pass (torch.no_grad(), torch.set_grad_enabled(False)) or something cut the graph between the network's output and the loss (.detach(), .data, .item(), a tensor rebuilt from numbers). The course calls torch.set_grad_enabled(True) because earlier episodes turned it off",
+        "损失与网络的权重没有连接：要么前向传播时梯度跟踪被关闭了（torch.no_grad()、torch.set_grad_enabled(False)），要么在网络输出与损失之间有操作切断了计算图（.detach()、.data、.item()、用数值重新构造的张量）。课程中调用 torch.set_grad_enabled(True)，正是因为之前的章节把它关掉了",
     ),
     "hint.grad_disabled_at": (
         "gradient tracking was turned off by {where} (torch.set_grad_enabled(False)?). The seed calls torch.set_grad_enabled(True) because earlier episodes turned it off",
