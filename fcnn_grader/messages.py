@@ -468,8 +468,8 @@ _M: dict[str, tuple[str, str]] = {
         "每批都调用了一次 optimizer.step()，但权重从未改变：调用时没有梯度（缺少 loss.backward()，或它在 step() 之后，或两者之间调用了 zero_grad()）",
     ),
     "hint.image_dtype": (
-        "ToTensor() gives float32; your images are {dtype}: no dtype conversion after it",
-        "ToTensor() 给出 float32；你的图像是 {dtype}：之后不要再转换类型",
+        "ToTensor() gives float32 images in [0, 1]; yours are {dtype}: use transforms.ToTensor() itself (not PILToTensor), with no dtype conversion after it",
+        "ToTensor() 给出取值在 [0, 1] 的 float32 图像；你的是 {dtype}：请直接使用 transforms.ToTensor()（不是 PILToTensor），之后也不要再转换类型",
     ),
     "hint.pixels_scaled": (
         "your pixels are exactly {map}: a transform after ToTensor() scales them; use ToTensor() only",
