@@ -261,48 +261,112 @@ def name_totals(what: str, got_loss, got_correct, losses, correct, after_losses,
 
 
 # ----- get_num_correct ------------------------------------------------------------------------
+# The course's count is a chain: preds -> each image's class (argmax over dim=1) -> compared with
+# the labels (eq) -> reduced (sum) -> converted (.item()). The family: one link replaced by what
+# code can write there (other dims, keepdim, max, argmin, no argmax; ne/ge/gt/le/lt or no
+# comparison; mean, a fraction, no reduction, len, any/all), in both orders of the comparison and
+# with every conversion (.item(), int(), float(), none), which change no number but do change an
+# error. A candidate's outcome on a probe is its number, or the exception it raises: type and
+# message. An error replay proves a mistake as a number does.
+
+_PICKS = {  # label -> (message key, params, how each image's class is taken)
+    **{f"argmax(dim={d})": ("hint.argmax_dim" if d == 0 else "hint.argmax_dim_range", (("dim", d),),
+                            lambda p, d=d: p.argmax(dim=d)) for d in (0, 2, 3, -3)},
+    "argmax()": ("hint.argmax_flat", (), lambda p: p.argmax()),
+    "argmax(dim=1, keepdim=True)": ("hint.argmax_keepdim", (), lambda p: p.argmax(dim=1, keepdim=True)),
+    "max(dim=1).values": ("hint.max_values", (), lambda p: p.max(dim=1).values),
+    "max(dim=1)": ("hint.max_tuple", (), lambda p: p.max(dim=1)),
+    "argmin(dim=1)": ("hint.argmin", (), lambda p: p.argmin(dim=1)),
+    "preds": ("hint.count_no_argmax", (), lambda p: p),
+}
+_RELATION = {"ne": "!=", "ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+_MIRROR = {"ne": "ne", "ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}  # labels.ge(c) is c.le(labels)
+_REDUCES = {  # label -> (message key, params, the reduction of the comparison t)
+    ".mean()": ("hint.count_mean_bool", (), lambda t, y: t.mean()),
+    ".float().mean()": ("hint.count_fraction", (), lambda t, y: t.float().mean()),
+    ".sum() / len(labels)": ("hint.count_fraction", (), lambda t, y: t.sum() / len(y)),
+    ".float().mean() * 100": ("hint.count_percent", (), lambda t, y: t.float().mean() * 100),
+    "": ("hint.item_on_batch", (), lambda t, y: t),
+    " -> len()": ("hint.count_images", (), lambda t, y: len(t)),
+    ".any()": ("hint.count_any", (("op", "any()"),), lambda t, y: t.any()),
+    ".all()": ("hint.count_any", (("op", "all()"),), lambda t, y: t.all()),
+}
+_CONVERTS = {".item()": lambda v: v.item(), "int()": int, "float()": float, "": lambda v: v}
+_ARGMAX = lambda p: p.argmax(dim=1)  # noqa: E731
+_SUM = lambda t, y: t.sum()  # noqa: E731
 
 
-def _count(expr):
-    def run(preds, labels):
-        try:
-            value = expr(preds, labels)
-        except (RuntimeError, IndexError, ValueError):
-            return None  # this mistake raises on these inputs: no value to compare
-        return value.item() if isinstance(value, torch.Tensor) and value.numel() == 1 else value
+def _chain(pick, compare, reduce, labels_first, convert):
+    def run(p, y):
+        c = pick(p)
+        if compare is None:
+            t = c
+        elif labels_first:
+            t = getattr(y, compare)(c)
+        else:
+            t = getattr(c, compare)(y)
+        return convert(reduce(t, y))
 
     return run
 
 
-# (message key, label, what the mistaken count computes)
-COUNT_CANDIDATES = (
-    ("hint.argmax_dim", "argmax(dim=0)", _count(lambda p, y: p.argmax(dim=0).eq(y).sum())),
-    ("hint.argmax_flat", "argmax()", _count(lambda p, y: p.argmax().eq(y).sum())),
-    ("hint.max_values", "max(dim=1) values", _count(lambda p, y: p.max(dim=1).values.eq(y).sum())),
-    ("hint.argmin", "argmin", _count(lambda p, y: p.argmin(dim=1).eq(y).sum())),
-    ("hint.count_fraction", "fraction", _count(lambda p, y: p.argmax(dim=1).eq(y).float().mean())),
-    ("hint.count_percent", "percent", _count(lambda p, y: p.argmax(dim=1).eq(y).float().mean() * 100)),
-    ("hint.count_wrong", "wrong count", _count(lambda p, y: p.argmax(dim=1).ne(y).sum())),
-    ("hint.count_images", "number of images", _count(lambda p, y: torch.tensor(len(y)))),
-    ("hint.count_no_eq", "sum of argmax", _count(lambda p, y: p.argmax(dim=1).sum())),
-    ("hint.count_labels", "sum of labels", _count(lambda p, y: y.sum())),
-)
+def count_candidates() -> list[Candidate]:
+    """Every count that differs from the course's in one link of its chain."""
+    links = []  # (key, params, label, pick, compare, reduce)
+    for label, (key, params, pick) in _PICKS.items():
+        links.append((key, params, f"{label}.eq(labels).sum()", pick, "eq", _SUM))
+    for op, rel in _RELATION.items():
+        key, params = ("hint.count_wrong", ()) if op == "ne" else ("hint.count_compare", (("rel", rel),))
+        links.append((key, params, f"argmax(dim=1).{op}(labels).sum()", _ARGMAX, op, _SUM))
+    links.append(("hint.count_no_eq", (), "argmax(dim=1).sum()", _ARGMAX, None, _SUM))
+    for label, (key, params, reduce) in _REDUCES.items():
+        links.append((key, params, f"argmax(dim=1).eq(labels){label}", _ARGMAX, "eq", reduce))
+    out = []
+    for key, params, label, pick, compare, reduce in links:
+        for labels_first in (False, True) if compare else (False,):
+            if labels_first and compare in _MIRROR:  # labels.ge(c) counts where c <= label
+                key2, params2 = (key, params) if compare == "ne" else ("hint.count_compare", (("rel", _RELATION[_MIRROR[compare]]),))
+            else:
+                key2, params2 = key, params
+            for conv_label, convert in _CONVERTS.items():
+                shown = label + (" (labels first)" if labels_first else "") + (f" {conv_label}" if conv_label else "")
+                out.append(Candidate(key2, params2, {"run": _chain(pick, compare, reduce, labels_first, convert)}, shown))
+    out.append(Candidate("hint.count_labels", (), {"run": lambda p, y: y.sum()}, "labels.sum()"))
+    return out
+
+
+def count_outcome(run, preds, labels):
+    """("value", number) or ("error", type name, message): what a count gives on one probe."""
+    try:
+        value = run(preds, labels)
+        if isinstance(value, torch.Tensor):
+            if value.numel() != 1:
+                return ("value", None)
+            value = value.item()
+        return ("value", float(value))
+    except Exception as exc:  # noqa: BLE001  (the mistake's own exception is the evidence)
+        return ("error", type(exc).__name__, str(exc))
 
 
 def name_count(probes: list[tuple]):
-    """The mistaken count that gives the student's number on every probe (preds, labels, got).
+    """The one mistaken count that gives the student's outcome on every probe.
 
-    A probe the mistake raises on rules it out; so does a probe where it happens to count right
-    but the student did not (or the reverse).
+    A probe is (preds, labels, got): got is the number returned (None: no number), or
+    ("error", type name, message) when the student's count raised. preds carry the
+    requires_grad the student saw. A candidate that raises where the student returned a number
+    (or the reverse, or another message) is ruled out; so is one that happens to count right
+    where the student did not.
     """
-    candidates = [Candidate(key, replay={"run": run}, label=label) for key, label, run in COUNT_CANDIDATES]
+    candidates = count_candidates()
+
+    def agrees(c: Candidate, preds, labels, got) -> bool:
+        outcome = count_outcome(c.replay["run"], preds.detach().cpu().requires_grad_(preds.requires_grad), labels.cpu())
+        if isinstance(got, tuple):
+            return outcome == tuple(got)
+        return got is not None and outcome[0] == "value" and outcome[1] is not None and abs(float(got) - outcome[1]) <= 1e-6
 
     def matches(c: Candidate) -> bool:
-        for preds, labels, got in probes:
-            value = c.replay["run"](preds.detach().cpu(), labels.cpu())
-            if got is None or value is None or abs(float(got) - float(value)) > 1e-6:
-                return False
-        return True
+        return all(agrees(c, *probe) for probe in probes)
 
     return unique(candidates, matches)
 

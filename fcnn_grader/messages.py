@@ -509,6 +509,35 @@ _M: dict[str, tuple[str, str]] = {
         "这是预测类别的总和：请先和标签比较，preds.argmax(dim=1).eq(labels).sum()",
     ),
     "hint.count_labels": ("this is the sum of the labels: count where preds.argmax(dim=1) equals them", "这是标签的总和：请统计 preds.argmax(dim=1) 与标签相等的个数"),
+    # get_num_correct, proven by replaying the count's chain (diagnosis.count_candidates)
+    "hint.argmax_dim_range": (
+        "preds is (N, 10): it has no dim={dim}, and your error is exactly what preds.argmax(dim={dim}) raises on these inputs: use preds.argmax(dim=1)",
+        "preds 的形状是 (N, 10)：没有 dim={dim}，你的报错与 preds.argmax(dim={dim}) 在这些输入上抛出的完全一致：请用 preds.argmax(dim=1)",
+    ),
+    "hint.argmax_keepdim": (
+        "your counts are exactly those of preds.argmax(dim=1, keepdim=True): its (N, 1) classes compared with (N,) labels broadcast to (N, N) pairs; drop keepdim=True",
+        "你的计数与 preds.argmax(dim=1, keepdim=True) 的完全一致：形状 (N, 1) 的类别和 (N,) 的标签比较时广播成 (N, N) 对；请去掉 keepdim=True",
+    ),
+    "hint.max_tuple": (
+        "your error is exactly what preds.max(dim=1) raises used as a tensor: it gives (values, indices); the class is preds.argmax(dim=1)",
+        "你的报错与把 preds.max(dim=1) 当作张量使用时抛出的完全一致：它返回 (values, indices)；类别是 preds.argmax(dim=1)",
+    ),
+    "hint.count_no_argmax": (
+        "your results (numbers or error) are exactly what comparing preds itself, (N, 10) scores, with the labels gives: take each image's class first, preds.argmax(dim=1).eq(labels)",
+        "你的结果（数值或报错）与直接拿 preds 本身（(N, 10) 的分数）和标签比较得到的完全一致：请先取出每张图像的类别，preds.argmax(dim=1).eq(labels)",
+    ),
+    "hint.count_compare": (
+        "your counts are exactly the number of images whose predicted class {rel} its label: count equality, preds.argmax(dim=1).eq(labels)",
+        "你的计数恰好是预测类别 {rel} 标签的图像数：请统计相等的个数，preds.argmax(dim=1).eq(labels)",
+    ),
+    "hint.count_mean_bool": (
+        "your error is exactly what .mean() raises on the bool result of eq(): count with .sum(), preds.argmax(dim=1).eq(labels).sum().item()",
+        "你的报错与对 eq() 的布尔结果调用 .mean() 时抛出的完全一致：请用 .sum() 计数，preds.argmax(dim=1).eq(labels).sum().item()",
+    ),
+    "hint.count_any": (
+        "your results are exactly those of .{op} on the comparison (one True/False): count with .sum(), preds.argmax(dim=1).eq(labels).sum().item()",
+        "你的结果与对比较结果调用 .{op}（只得到一个 True/False）的完全一致：请用 .sum() 计数，preds.argmax(dim=1).eq(labels).sum().item()",
+    ),
     # ----- the HTML report (report_html.py) -----
     "html.title": ("Feedback report: {submission}", "反馈报告：{submission}"),
     "html.unknown": ("unknown", "未知"),

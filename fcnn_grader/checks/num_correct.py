@@ -63,25 +63,57 @@ def _diagnosed(probes) -> dict:
     return {"hint": hint, "ruled_out": None if hint else diagnosis.ruled_out(tried)}
 
 
+def _raised(failure: CheckFailure):
+    """("error", type, message) when the student's count raised an exception, else None."""
+    error = failure.error or {}
+    return ("error", error.get("type"), error.get("message")) if error.get("kind") == "exception" else None
+
+
+def _replayed_error(failure: CheckFailure, probes) -> CheckFailure:
+    """The student's error, with the one count mistake that raises exactly it on these inputs.
+
+    A replay that proves nothing leaves only what the error's own text proves (feedback.error_hint)."""
+    hint, _ = diagnosis.name_count(probes)
+    if hint is not None:
+        failure.hint = hint
+    return failure
+
+
 def _count(ctx, preds, labels, requires_grad, context):
     return ctx.call("num_correct", preds, labels, requires_grad=requires_grad, context=context)["returned"]
+
+
+def _probe(preds, requires_grad):
+    return preds.detach().clone().requires_grad_(requires_grad)
 
 
 @check("num_correct", points=3)
 def crafted_inputs(ctx):
     """The right count on hand-made cases, including ones where argmax over dim=0 looks plausible."""
-    parts, probes, wrong = [], [], []
+    parts, probes, wrong, errors = [], [], [], []
     for name, (make, requires_grad) in CASES.items():
         preds, labels = make()
-        returned = _count(ctx, preds, labels, requires_grad, T("context.case", case=name))
+        try:
+            returned = _count(ctx, preds, labels, requires_grad, T("context.case", case=name))
+        except CheckFailure as failure:
+            raised = _raised(failure)
+            if raised is None:
+                raise  # a timeout, a crash: nothing to replay
+            # Every case is run: the other cases' outcomes tell the replays apart.
+            probes.append((_probe(preds, requires_grad), labels, raised))
+            errors.append(failure)
+            parts.append((name, False))
+            continue
         got = number_of(returned)
         want = oracle.num_correct(preds, labels)
         ok = got is not None and got == want
         parts.append((name, ok))
-        probes.append((preds, labels, got))
+        probes.append((_probe(preds, requires_grad), labels, got))
         if not ok:
             wrong.append((name, want, got if got is not None else returned["repr"]))
     ctx.set_parts(parts)
+    if errors:
+        raise _replayed_error(errors[0], probes)
     if wrong:
         # One diagnosis from all the cases, right ones included: it goes with the first wrong one.
         findings = [Finding(where=name, expected=want, found=found) for name, want, found in wrong]
@@ -100,9 +132,10 @@ def returns_int(ctx):
         preds, labels = make()
         try:
             returned = _count(ctx, preds, labels, requires_grad, T("context.case", case=name))
-        except CheckFailure:
+        except CheckFailure as failure:
             if i == 0:
-                raise
+                raised = _raised(failure)
+                raise _replayed_error(failure, [(_probe(preds, requires_grad), labels, raised)]) if raised else failure
             continue  # only the type matters here: an error on a later case is crafted_inputs' to report
         if returned["kind"] == "int":
             continue
@@ -126,7 +159,14 @@ def random_inputs(ctx):
         preds = torch.randn(n, 10, generator=gen)
         labels = torch.randint(0, 10, (n,), generator=gen)
         context = T("context.batch_of", n=n)
-        returned = _count(ctx, preds, labels, False, context)
+        try:
+            returned = _count(ctx, preds, labels, False, context)
+        except CheckFailure as failure:
+            raised = _raised(failure)
+            if raised is None:
+                raise
+            probes.append((preds, labels, raised))
+            raise _replayed_error(failure, probes) from None
         got = number_of(returned)
         probes.append((preds, labels, got))
         want = oracle.num_correct(preds, labels)
