@@ -538,6 +538,27 @@ _M: dict[str, tuple[str, str]] = {
         "your results are exactly those of .{op} on the comparison (one True/False): count with .sum(), preds.argmax(dim=1).eq(labels).sum().item()",
         "你的结果与对比较结果调用 .{op}（只得到一个 True/False）的完全一致：请用 .sum() 计数，preds.argmax(dim=1).eq(labels).sum().item()",
     ),
+    # make_train_loader: batch sizes found from the batches themselves (checks/data.py)
+    "hint.batch_default": (
+        "make_train_loader(train_set) gives batches of {found}, in order, while batch_size={other} is passed on: the default must be batch_size=100",
+        "make_train_loader(train_set) 按顺序给出大小为 {found} 的批次，而 batch_size={other} 能正确传递：默认值必须是 batch_size=100",
+    ),
+    "hint.batch_size_fixed": (
+        "your loader gives batches of {found} whatever batch_size is asked (100 by default, {other} asked): pass it on, DataLoader(train_set, batch_size=batch_size)",
+        "无论要求的 batch_size 是多少（默认 100，或要求 {other}），你的加载器给出的批次大小都是 {found}：请把它传下去，DataLoader(train_set, batch_size=batch_size)",
+    ),
+    "hint.batch_scaled": (
+        "your batches hold {factor} x batch_size: {found} for the default 100, {found_other} for {other}: pass batch_size on unchanged, DataLoader(train_set, batch_size=batch_size)",
+        "你的批次大小是 batch_size 的 {factor} 倍：默认 100 时为 {found}，要求 {other} 时为 {found_other}：请原样传递 batch_size，DataLoader(train_set, batch_size=batch_size)",
+    ),
+    "hint.loader_raises": (
+        "your error is exactly what DataLoader(train_set, batch_size={value}) raises: batch_size is 100 by default and passed on, DataLoader(train_set, batch_size=batch_size)",
+        "你的报错与 DataLoader(train_set, batch_size={value}) 抛出的完全一致：batch_size 默认是 100，并且要传下去，DataLoader(train_set, batch_size=batch_size)",
+    ),
+    "hint.loader_subset": (
+        "your DataLoader's dataset holds {items} items, not train_set's 60,000 ({batches} batches): give DataLoader train_set itself, not a Subset or other part of it",
+        "你的 DataLoader 的数据集只有 {items} 项，而不是 train_set 的 60,000 项（{batches} 个批次）：请把 train_set 本身交给 DataLoader，不要用 Subset 或它的其他部分",
+    ),
     # ----- the HTML report (report_html.py) -----
     "html.title": ("Feedback report: {submission}", "反馈报告：{submission}"),
     "html.unknown": ("unknown", "未知"),

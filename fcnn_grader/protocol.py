@@ -159,6 +159,7 @@ class LoaderResult(Result, total=False):
     type: str
     length: int
     batches: list[list[Described]]
+    facts: dict  # the loader's own batch_size, drop_last, sampler, dataset length (probes/data.py)
 
 
 # ----- the table --------------------------------------------------------------------------

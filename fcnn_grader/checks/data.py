@@ -96,7 +96,8 @@ def _label_type(value: dict) -> str:
     return f"{value['repr']} ({value['dtype']})" if value["kind"] == "tensor" else f"{value['repr']} ({value['type']})"
 
 
-def _batch_findings(result: dict, train, size: int, label: str) -> list[Finding]:
+def _batch_findings(result: dict, train, size: int, label: str, found_hint=None) -> list[Finding]:
+    """``found_hint``: what the batch sizes found in both calls prove, for a batch of the wrong size."""
     batches = result["batches"]
     if not batches:
         return [Finding(where=label, expected=T("expected.batches", n=2), found=T("found.batches", n=0))]
@@ -107,10 +108,8 @@ def _batch_findings(result: dict, train, size: int, label: str) -> list[Finding]
             return [Finding(where=where, expected=T("expected.batch_pair"), found=[b["type"] for b in batch])]
         images, labels = batch
         if images["shape"] != [size, 1, 28, 28] or labels["shape"] != [size]:
-            # Batches of the default 100 when asked for another size: the argument is not passed on.
-            ignored = size != BATCH_SIZE and images["shape"][:1] == [BATCH_SIZE] and labels["shape"] == [BATCH_SIZE]
             return [Finding(where=where, expected=f"({size}, 1, 28, 28), ({size},)", found=f"{tuple(images['shape'])}, {tuple(labels['shape'])}",
-                            hint=T("hint.batch_size", size=size) if ignored else None)]
+                            hint=found_hint)]
         want_images = train.images(start, start + size).cpu()
         want_labels = train.labels[start : start + size].cpu()
         if not (torch.equal(images["value"], want_images) and torch.equal(labels["value"].to(torch.int64), want_labels)):
@@ -125,8 +124,87 @@ def _length_finding(result: dict, size: int, label: str):
     length, expected = result.get("length"), -(-TRAIN_SET_SIZE // size)
     if length is None or length == expected:
         return None
-    dropped = length == TRAIN_SET_SIZE // size  # what drop_last=True gives
-    return Finding(where=f"len({label})", expected=expected, found=length, hint=T("hint.drop_last") if dropped else None)
+    facts = result.get("facts", {})
+    covered = facts.get("dataset_length")
+    hint = None
+    if length == TRAIN_SET_SIZE // size and facts.get("drop_last") is not False:  # what drop_last=True gives
+        hint = T("hint.drop_last")
+    elif covered is not None and covered != TRAIN_SET_SIZE and length == -(-covered // size) and not facts.get("own_dataset", True):
+        hint = T("hint.loader_subset", items=covered, batches=length)
+    return Finding(where=f"len({label})", expected=expected, found=length, hint=hint)
+
+
+def found_batch_size(result: dict, train) -> int | None:
+    """The size of the loader's batches, proven: its first batch is items 0..k-1 of the training
+    set in order, with their labels, and its length (when it has one) is that of batches of k."""
+    if not result.get("batches"):
+        return None
+    batch = result["batches"][0]
+    if len(batch) != 2 or any(b["kind"] != "tensor" or b.get("value") is None for b in batch):
+        return None
+    images, labels = batch
+    k = images["shape"][0] if images["shape"][1:] == [1, 28, 28] else None
+    if not k or labels["shape"] != [k] or k > TRAIN_SET_SIZE:
+        return None
+    if not (torch.equal(images["value"], train.images(0, k).cpu()) and torch.equal(labels["value"].to(torch.int64), train.labels[:k].cpu())):
+        return None
+    length = result.get("length")
+    return k if length is None or length == -(-TRAIN_SET_SIZE // k) else None
+
+
+def batch_size_hint(found_default: int | None, found_other: int | None, other: int):
+    """What the batch sizes found in the two calls (default, batch_size=other) prove, or None."""
+    if found_default is None or found_other is None or (found_default, found_other) == (BATCH_SIZE, other):
+        return None
+    if found_default == found_other:  # the same whatever is asked: the argument goes nowhere
+        if found_default == BATCH_SIZE:
+            return T("hint.batch_size", size=other)
+        return T("hint.batch_size_fixed", found=found_default, other=other)
+    if found_other == other:  # batch_size is passed on; its default is not 100
+        return T("hint.batch_default", found=found_default, other=other)
+    factor = found_default / BATCH_SIZE
+    if found_other == other * factor:
+        return T("hint.batch_scaled", factor=f"{factor:g}", found=found_default, found_other=found_other, other=other)
+    return None
+
+
+# DataLoader(train_set, batch_size=value) for each value a student may pass that it refuses.
+REFUSED_BATCH_SIZES = (0, -1, -BATCH_SIZE, float(BATCH_SIZE), str(BATCH_SIZE), -OTHER_BATCH_SIZE, float(OTHER_BATCH_SIZE))
+
+
+def loader_error_hint(failure: CheckFailure, train):
+    """The batch_size whose DataLoader(train_set, batch_size=...) raises exactly the student's error."""
+    error = failure.error or {}
+    if error.get("kind") != "exception":
+        return None
+    from ..data import SplitDataset
+
+    candidates = []
+    for value in REFUSED_BATCH_SIZES:
+        def run(value=value):
+            try:
+                next(iter(torch.utils.data.DataLoader(SplitDataset(train), batch_size=value)))
+            except Exception as exc:  # noqa: BLE001  (the replay's own exception is the evidence)
+                return (type(exc).__name__, str(exc))
+            return None
+        candidates.append(diagnosis.Candidate("hint.loader_raises", (("value", repr(value)),), {"run": run}, f"batch_size={value!r}"))
+    hint, _ = diagnosis.unique(candidates, lambda c: c.replay["run"]() == (error.get("type"), error.get("message")))
+    return hint
+
+
+def _loader_call(ctx, root, train, batch_size=None):
+    """The probe's result, or the CheckFailure of its error (with the replayed batch_size that raises it)."""
+    try:
+        if batch_size is None:
+            return ctx.call("make_train_loader", str(root))
+        return ctx.call("make_train_loader", str(root), batch_size=batch_size)
+    except CheckFailure as failure:
+        if failure.error and failure.error.get("kind") != "exception":
+            raise  # a timeout, a crash
+        hint = loader_error_hint(failure, train)
+        if hint is not None:
+            failure.hint = hint
+        return failure
 
 
 @check("data", points=2, needs_data=True)
@@ -134,14 +212,21 @@ def train_loader(ctx):
     """Batches of 100 in dataset order: the first is (100,1,28,28) and (100,); 600 of them."""
     root = ctx.session.data_root()
     train = ctx.session.split(True, device="cpu")
-    default = ctx.call("make_train_loader", str(root))
-    findings = _batch_findings(default, train, BATCH_SIZE, "make_train_loader(train_set)")
-    if not findings and (problem := _length_finding(default, BATCH_SIZE, "make_train_loader(train_set)")):
-        findings.append(problem)
+    default = _loader_call(ctx, root, train)
     # 64 does not divide 60,000: a dropped short last batch shows in the length.
     call = f"make_train_loader(train_set, batch_size={OTHER_BATCH_SIZE})"
-    other = ctx.call("make_train_loader", str(root), batch_size=OTHER_BATCH_SIZE)
-    other_findings = _batch_findings(other, train, OTHER_BATCH_SIZE, call)
+    other = _loader_call(ctx, root, train, OTHER_BATCH_SIZE)
+    if isinstance(default, CheckFailure):
+        ctx.set_parts([("batches of 100 in order", False), ("batch_size argument", not isinstance(other, CheckFailure))])
+        raise default
+    if isinstance(other, CheckFailure):
+        ctx.set_parts([("batches of 100 in order", True), ("batch_size argument", False)])
+        raise other
+    found_hint = batch_size_hint(found_batch_size(default, train), found_batch_size(other, train), OTHER_BATCH_SIZE)
+    findings = _batch_findings(default, train, BATCH_SIZE, "make_train_loader(train_set)", found_hint)
+    if not findings and (problem := _length_finding(default, BATCH_SIZE, "make_train_loader(train_set)")):
+        findings.append(problem)
+    other_findings = _batch_findings(other, train, OTHER_BATCH_SIZE, call, found_hint)
     if not other_findings and (problem := _length_finding(other, OTHER_BATCH_SIZE, call)):
         other_findings.append(problem)
     ctx.set_parts([("batches of 100 in order", not findings), ("batch_size argument", not other_findings)])

@@ -40,6 +40,7 @@ def make_train_loader(runner, root: str, batch_size: int | None = None) -> Loade
     result = {"type": describe_value(loader)["type"], "batches": []}
     with contextlib.suppress(StudentCodeError):
         result["length"] = call(len, loader)
+    result["facts"] = _loader_facts(loader, dataset)
     iterator = call(iter, loader)
     for _ in range(2):
         batch = call(next, iterator, None)
@@ -48,3 +49,21 @@ def make_train_loader(runner, root: str, batch_size: int | None = None) -> Loade
         pair = list(batch) if isinstance(batch, (tuple, list)) else [batch]
         result["batches"].append([describe_value(v) for v in pair])
     return result
+
+
+def _loader_facts(loader, dataset) -> dict:
+    """What a DataLoader says of itself (plain data; absent for another kind of object)."""
+    facts = {}
+    for name in ("batch_size", "drop_last", "num_workers"):
+        value = getattr(loader, name, None)
+        if isinstance(value, (bool, int)) or value is None:
+            facts[name] = value
+    sampler = getattr(loader, "sampler", None)
+    if sampler is not None:
+        facts["sampler"] = type(sampler).__name__
+    inner = getattr(loader, "dataset", None)
+    if inner is not None:
+        facts["own_dataset"] = inner is dataset
+        with contextlib.suppress(Exception):
+            facts["dataset_length"] = int(len(inner))
+    return facts
