@@ -374,22 +374,58 @@ def name_count(probes: list[tuple]):
 # ----- the images load_train_set gives ---------------------------------------------------------
 
 
-def _shifted(image, most: int = 4) -> list:
-    """The image moved by up to ``most`` pixels each way, zeros coming in: what RandomCrop(28, padding) gives."""
-    padded = F.pad(image, (most, most, most, most))
-    size = image.shape[-1]
-    return [padded[..., most + dy : most + dy + size, most + dx : most + dx + size]
-            for dy in range(-most, most + 1) for dx in range(-most, most + 1) if (dx, dy) != (0, 0)]
+DEGREES = (5, 10, 15, 20, 25, 30, 45, 60, 90, 180)
+
+
+def _augmentations():
+    """(family, shown, make) for the random transforms a student may add: torchvision's, with the
+    arguments of a small grid. Made lazily: only a failing check imports torchvision."""
+    import torchvision.transforms as tt
+
+    rotation, affine = f"RandomRotation({DEGREES[0]}..{DEGREES[-1]})", f"RandomAffine(degrees={DEGREES[0]}..{DEGREES[-1]})"
+    out = [(rotation, f"RandomRotation({d})", lambda d=d: tt.RandomRotation(d)) for d in DEGREES]
+    out += [(affine, f"RandomAffine(degrees={d})", lambda d=d: tt.RandomAffine(degrees=d)) for d in DEGREES]
+    out += [("RandomAffine(translate)", f"RandomAffine(0, translate=({t}, {t}))", lambda t=t: tt.RandomAffine(0, translate=(t, t))) for t in (0.1, 0.2)]
+    out += [("RandomAffine(scale)", f"RandomAffine(0, scale=({a}, {b}))", lambda a=a, b=b: tt.RandomAffine(0, scale=(a, b))) for a, b in ((0.9, 1.1), (0.8, 1.2))]
+    out += [(shown, shown, make) for shown, make in (
+        ("RandomPerspective()", tt.RandomPerspective), ("RandomInvert()", tt.RandomInvert), ("RandomErasing()", tt.RandomErasing),
+        ("RandomAutocontrast()", tt.RandomAutocontrast), ("RandomResizedCrop(28)", lambda: tt.RandomResizedCrop(28)),
+        ("GaussianBlur(3)", lambda: tt.GaussianBlur(3)), ("GaussianBlur(5)", lambda: tt.GaussianBlur(5)))]
+    out += [("ColorJitter", f"ColorJitter({k}={b})", lambda k=k, b=b: tt.ColorJitter(**{k: b})) for k in ("brightness", "contrast") for b in (0.2, 0.5)]
+    return out
+
+
+def _random_crop(pad: int):
+    import torchvision.transforms as tt
+
+    return tt.RandomCrop(28, padding=pad)
+
+
+def _replayed(transform, want, index: int, before: bool):
+    """ToTensor()'s image with ``transform`` applied after ToTensor (or before it, on the PIL image),
+    under the seed the probe gave this item's __getitem__ (oracle.SEED + index): the same draws."""
+    import torchvision.transforms.functional as tf
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(oracle.SEED + index)
+        try:
+            if before:
+                return tf.to_tensor(transform(tf.to_pil_image((want * 255).round().to(torch.uint8))))
+            return transform(want)
+        except Exception:  # noqa: BLE001  (a transform that refuses this input is no candidate)
+            return None
 
 
 def name_pixels(pairs: list[tuple]):
-    """Images that are an exact transform of ToTensor()'s: pairs of (found, ToTensor's) tensors.
+    """Images that are an exact transform of ToTensor()'s: (found, ToTensor's, index) for each item.
 
     Families: an affine map a * x + b (Normalize, a Lambda that scales: a, b found from the
     first image), a horizontal or vertical flip (of some images, as the random flips do),
-    a transpose.
+    a transpose, a shift (RandomCrop with padding), and torchvision's random transforms
+    (rotations, affine maps, perspective, invert, blur, jitter...) replayed before or after
+    ToTensor under each item's own seed: the same random draws, so the same images exactly.
     """
-    found0, want0 = pairs[0]
+    found0, want0 = pairs[0][0], pairs[0][1]
     x, y = want0.flatten().double(), found0.flatten().double()
     candidates = []
     if x.var() > 0:
@@ -401,20 +437,25 @@ def name_pixels(pairs: list[tuple]):
             # A pure scaling (b = 0) is not what a student writes Normalize for: say only what it is.
             key, params = ("hint.pixels_scaled", (("map", shown),)) if abs(b) <= 1e-6 else ("hint.normalize", (("map", shown), ("mean", f"{mean:.4g}"), ("std", f"{std:.4g}")))
             candidates.append(Candidate(key, params,
-                                        {"map": lambda t, a=a, b=b: t * a + b, "some": False}, "Normalize / scaling"))
-    candidates.append(Candidate("hint.flip", (("flip", "RandomHorizontalFlip"),), {"map": lambda t: t.flip(-1), "some": True}, "horizontal flip"))
-    candidates.append(Candidate("hint.flip", (("flip", "RandomVerticalFlip"),), {"map": lambda t: t.flip(-2), "some": True}, "vertical flip"))
-    candidates.append(Candidate("hint.transposed", replay={"map": lambda t: t.transpose(-1, -2), "some": False}, label="transpose"))
-    candidates.append(Candidate("hint.random_crop", replay={"alts": _shifted, "some": True}, label="RandomCrop(padding)"))
+                                        {"map": lambda t, i, a=a, b=b: t * a + b, "some": False}, "Normalize / scaling"))
+    candidates.append(Candidate("hint.flip", (("flip", "RandomHorizontalFlip"),), {"map": lambda t, i: t.flip(-1), "some": True}, "horizontal flip"))
+    candidates.append(Candidate("hint.flip", (("flip", "RandomVerticalFlip"),), {"map": lambda t, i: t.flip(-2), "some": True}, "vertical flip"))
+    candidates.append(Candidate("hint.transposed", replay={"map": lambda t, i: t.transpose(-1, -2), "some": False}, label="transpose"))
+    indexed = all(len(p) > 2 for p in pairs)
+    for pad in (1, 2, 3, 4) if indexed else ():  # a shift with zeros coming in, drawn as RandomCrop draws it
+        for before in (False, True):
+            candidates.append(Candidate("hint.random_crop", replay={"map": lambda t, i, pad=pad, before=before: _replayed(_random_crop(pad), t, i, before),
+                                                                   "some": False}, label="RandomCrop(28, padding=1..4)"))
+    for family, shown, make in _augmentations() if indexed else []:
+        for before in (False, True):
+            candidates.append(Candidate("hint.augmentation", (("transform", shown),),
+                                        {"map": lambda t, i, make=make, before=before: _replayed(make(), t, i, before), "some": False}, family))
 
     def matches(c: Candidate) -> bool:
         mapped_any = False
-        for found, want in pairs:
-            if "alts" in c.replay:  # one of several: the first that gives the found image
-                mapped = next((m for m in c.replay["alts"](want) if m.shape == found.shape and torch.equal(m, found)), want)
-            else:
-                mapped = c.replay["map"](want)
-            if found.shape == mapped.shape and torch.allclose(found, mapped, atol=1e-6):
+        for found, want, *index in pairs:
+            mapped = c.replay["map"](want, index[0] if index else 0)
+            if mapped is not None and found.shape == mapped.shape and torch.allclose(found, mapped, atol=1e-6):
                 mapped_any = mapped_any or not torch.equal(mapped, want)
                 continue
             if c.replay["some"] and torch.equal(found, want):
@@ -423,6 +464,63 @@ def name_pixels(pairs: list[tuple]):
         return mapped_any
 
     return unique(candidates, matches)
+
+
+def name_dtype(pairs: list[tuple]):
+    """Images of another dtype that are exactly ToTensor()'s in it: (found, ToTensor's) for each item.
+
+    uint8 images equal to ToTensor()'s x 255 are PILToTensor()'s; any other dtype holding
+    ToTensor()'s values is a conversion after ToTensor()."""
+    dtype = pairs[0][0].dtype
+    candidates = [
+        Candidate("hint.pil_to_tensor", replay={"map": lambda t: (t * 255).round().to(torch.uint8)}, label="PILToTensor()"),
+        Candidate("hint.image_dtype", (("dtype", str(dtype).replace("torch.", "")),), {"map": lambda t: t.to(dtype)}, f"ToTensor() then .to({dtype})"),
+    ]
+
+    def matches(c: Candidate) -> bool:
+        return all(found.dtype == dtype and torch.equal(found, c.replay["map"](want)) for found, want, *_ in pairs)
+
+    return unique(candidates, matches)
+
+
+# ----- the dataset load_train_set builds: errors replayed -------------------------------------
+
+
+def dataset_candidates(root: str) -> list[Candidate]:
+    """The course's FashionMNIST(root=root, train=True, download=False, transform=Compose([ToTensor()]))
+    with one argument left out or given another form; replay = its keyword arguments."""
+    import torchvision.transforms as tt
+
+    course = {"root": root, "train": True, "download": False, "transform": tt.Compose([tt.ToTensor()])}
+    out = [Candidate("hint.dataset_missing_arg", (("arg", arg),), {k: v for k, v in course.items() if k != arg}, f"no {arg}=")
+           for arg in course]
+    for key, label, transform in (
+        ("hint.transform_list", "transform=[ToTensor()]", [tt.ToTensor()]),
+        ("hint.compose_no_list", "Compose(ToTensor())", tt.Compose(tt.ToTensor())),
+        ("hint.transform_class", "transform=ToTensor", tt.ToTensor),
+        ("hint.transform_class", "Compose([ToTensor])", tt.Compose([tt.ToTensor])),
+    ):
+        out.append(Candidate(key, (), {**course, "transform": transform}, label))
+    return out
+
+
+def _dataset_error(kwargs: dict):
+    """(type name, message) of what building the dataset, its len() and item 0 raise, as the probe asks; or None."""
+    import torchvision
+
+    try:
+        dataset = torchvision.datasets.FashionMNIST(**kwargs)
+        len(dataset)
+        dataset[0]
+    except Exception as exc:  # noqa: BLE001  (the replay's own exception is the evidence)
+        return (type(exc).__name__, str(exc))
+    return None
+
+
+def name_dataset_error(error: dict, root: str):
+    """The one edit of the course's dataset call that raises exactly the student's error."""
+    raised = (error.get("type"), error.get("message"))
+    return unique(dataset_candidates(root), lambda c: _dataset_error(c.replay) == raised)
 
 
 # ----- the batches make_train_loader gives -----------------------------------------------------

@@ -468,8 +468,8 @@ _M: dict[str, tuple[str, str]] = {
         "每批都调用了一次 optimizer.step()，但权重从未改变：调用时没有梯度（缺少 loss.backward()，或它在 step() 之后，或两者之间调用了 zero_grad()）",
     ),
     "hint.image_dtype": (
-        "ToTensor() gives float32 images in [0, 1]; yours are {dtype}: use transforms.ToTensor() itself (not PILToTensor), with no dtype conversion after it",
-        "ToTensor() 给出取值在 [0, 1] 的 float32 图像；你的是 {dtype}：请直接使用 transforms.ToTensor()（不是 PILToTensor），之后也不要再转换类型",
+        "your images are exactly ToTensor()'s converted to {dtype}: ToTensor() gives float32 in [0, 1]; no dtype conversion after it",
+        "你的图像恰好是 ToTensor() 的结果转换成 {dtype}：ToTensor() 给出 [0, 1] 内的 float32；之后不要再转换类型",
     ),
     "hint.pixels_scaled": (
         "your pixels are exactly {map}: a transform after ToTensor() scales them; use ToTensor() only",
@@ -558,6 +558,31 @@ _M: dict[str, tuple[str, str]] = {
     "hint.loader_subset": (
         "your DataLoader's dataset holds {items} items, not train_set's 60,000 ({batches} batches): give DataLoader train_set itself, not a Subset or other part of it",
         "你的 DataLoader 的数据集只有 {items} 项，而不是 train_set 的 60,000 项（{batches} 个批次）：请把 train_set 本身交给 DataLoader，不要用 Subset 或它的其他部分",
+    ),
+    # load_train_set, proven by replaying transforms on the same items (diagnosis.name_pixels, name_dtype)
+    "hint.pil_to_tensor": (
+        "your images are uint8, exactly ToTensor()'s x 255, what PILToTensor() gives: use transforms.ToTensor(), which gives float32 in [0, 1]",
+        "你的图像是 uint8，恰好是 ToTensor() 结果的 255 倍，也就是 PILToTensor() 给出的：请用 transforms.ToTensor()，它给出 [0, 1] 内的 float32",
+    ),
+    "hint.augmentation": (
+        "your images are exactly ToTensor()'s with {transform} applied, replayed item by item with the same random draws: use ToTensor() only, no augmentation",
+        "你的图像恰好是 ToTensor() 的结果再经过 {transform}（逐项用相同的随机数重放）：只用 ToTensor()，不要数据增强",
+    ),
+    "hint.dataset_missing_arg": (
+        "your error is exactly what the course's FashionMNIST(...) call raises without {arg}=: pass {arg}={arg}",
+        "你的报错与课程中的 FashionMNIST(...) 调用缺少 {arg}= 时抛出的完全一致：请传入 {arg}={arg}",
+    ),
+    "hint.transform_list": (
+        "your error is exactly what transform=[transforms.ToTensor()] raises when an item is loaded: a list is not a transform; wrap it, transforms.Compose([transforms.ToTensor()])",
+        "你的报错与 transform=[transforms.ToTensor()] 在读取数据项时抛出的完全一致：列表不是变换；请包起来，transforms.Compose([transforms.ToTensor()])",
+    ),
+    "hint.compose_no_list": (
+        "your error is exactly what transforms.Compose(transforms.ToTensor()) raises when an item is loaded: Compose takes a list, transforms.Compose([transforms.ToTensor()])",
+        "你的报错与 transforms.Compose(transforms.ToTensor()) 在读取数据项时抛出的完全一致：Compose 接收一个列表，transforms.Compose([transforms.ToTensor()])",
+    ),
+    "hint.transform_class": (
+        "your error is exactly what the class transforms.ToTensor, not an instance, raises when an item is loaded: make one, transforms.ToTensor()",
+        "你的报错与传入类 transforms.ToTensor（而不是它的实例）在读取数据项时抛出的完全一致：请创建实例，transforms.ToTensor()",
     ),
     # ----- the HTML report (report_html.py) -----
     "html.title": ("Feedback report: {submission}", "反馈报告：{submission}"),

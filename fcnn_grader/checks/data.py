@@ -12,10 +12,11 @@ from . import check, number_of
 OTHER_BATCH_SIZE = 64
 
 
-def _image_finding(index: int, image: dict, want: torch.Tensor, pairs: list):
+def _image_finding(index: int, image: dict, want: torch.Tensor, pairs: list, typed: list):
     """None when the image is what ToTensor() gives, else what is wrong.
 
-    ``pairs``: (found, ToTensor's) for every probed item, from which a transform is named."""
+    ``pairs``: (found, ToTensor's, index) for every probed float32 item, from which a transform
+    is named; ``typed``: (found, ToTensor's) for every probed (1, 28, 28) item, from which a dtype is."""
     where = T("where.item", i=index)
     if image["kind"] != "tensor":
         return Finding(where=where, expected=T("expected.image"), found=T("found.type", type=image["type"], repr=image["repr"]), hint=T("hint.to_tensor"))
@@ -23,7 +24,8 @@ def _image_finding(index: int, image: dict, want: torch.Tensor, pairs: list):
     if image["shape"] != [1, 28, 28]:
         return Finding(where=where, expected="(1, 28, 28)", found=tuple(image["shape"]), hint=T("hint.image_shape"))
     if image["dtype"] != "float32":
-        return Finding(where=where, expected="float32", found=image["dtype"], hint=T("hint.image_dtype", dtype=image["dtype"]))
+        hint, tried = diagnosis.name_dtype(typed) if typed else (None, [])
+        return Finding(where=where, expected="float32", found=image["dtype"], hint=hint, ruled_out=diagnosis.ruled_out(tried) if tried and not hint else None)
     if not torch.equal(value, want):
         low, high = value.min().item(), value.max().item()
         hint, tried = diagnosis.name_pixels(pairs)
@@ -36,7 +38,13 @@ def _image_finding(index: int, image: dict, want: torch.Tensor, pairs: list):
 def train_set(ctx):
     """60,000 items: float32 images (1,28,28) in [0,1] as ToTensor() gives them, labels 0-9."""
     root = ctx.session.data_root()
-    result = ctx.call("load_train_set", str(root))
+    try:
+        result = ctx.call("load_train_set", str(root))
+    except CheckFailure as failure:
+        if (failure.error or {}).get("kind") == "exception":
+            hint, _ = diagnosis.name_dataset_error(failure.error, str(root))
+            failure.hint = hint or failure.hint  # replayed: the same exception, type and message
+        raise
     train = ctx.session.split(True, device="cpu")  # compared with ToTensor's output, made on the CPU
     findings = []
     length = result.get("length")
@@ -44,18 +52,19 @@ def train_set(ctx):
         hint = T("hint.test_split") if length == TEST_SET_SIZE and _test_items(ctx, result) else None
         findings.append(Finding(where="len(train_set)", expected=TRAIN_SET_SIZE, found=length, hint=hint))
     images_ok = labels_ok = True
-    pairs = [
-        (item[0]["value"], train.images(index, index + 1)[0].cpu())
+    tensors = [
+        (item[0]["value"], train.images(index, index + 1)[0].cpu(), index)
         for index, item in sorted(result["items"].items())
-        if len(item) == 2 and item[0]["kind"] == "tensor" and item[0].get("value") is not None and item[0]["dtype"] == "float32"
+        if len(item) == 2 and item[0]["kind"] == "tensor" and item[0].get("value") is not None and item[0]["shape"] == [1, 28, 28]
     ]
+    pairs = [p for p in tensors if p[0].dtype == torch.float32]
     for index, item in sorted(result["items"].items()):
         if len(item) != 2:
             findings.append(Finding(where=T("where.item", i=index), expected=T("expected.item_pair"), found=len(item)))
             images_ok = labels_ok = False
             break
         image, label = item
-        problem = _image_finding(index, image, train.images(index, index + 1)[0].cpu(), pairs)
+        problem = _image_finding(index, image, train.images(index, index + 1)[0].cpu(), pairs, tensors)
         if problem:
             images_ok = False
             findings.append(problem)
