@@ -1142,7 +1142,7 @@ RIGHT_FOR_REWRITE = {
     ("metrics.py", "values"): {"hint.max_values"},
     ("metrics.py", "fraction"): {"hint.count_fraction", "hint.return_float_count"},
     ("metrics.py", "float_count"): {"hint.return_float_count"},
-    ("metrics.py", "bool"): {"hint.return_bool"},
+    ("metrics.py", "bool"): {"hint.return_bool", "hint.count_any"},  # "exactly those of .any(): count with .sum()"
     ("metrics.py", "numpy"): {"hint.numpy_requires_grad"},
     ("metrics.py", "batch_size"): {"hint.count_images"},
     ("training_step.py", "loss_after_update"): {"hint.loss_after_update"},
@@ -1169,7 +1169,8 @@ RIGHT_FOR_REWRITE = {
     ("data.py", "flip_always"): {"hint.flip"},
     ("data.py", "resize_before"): {"hint.image_shape"},
     ("data.py", "pad_before"): {"hint.image_shape"},
-    ("data.py", "batch_size_double"): {"hint.batch_size"},
+    ("data.py", "batch_size_double"): {"hint.batch_size", "hint.batch_scaled"},  # "2 x batch_size: pass it on unchanged"
+    ("data.py", "subset"): {"hint.loader_subset"},  # "its dataset holds 50000 items: train_set itself, not a Subset"
 }
 
 
@@ -1239,7 +1240,18 @@ def right_hints(m: dict) -> set[str]:
         if kind == "strip_call" and target == "eq":
             right.add("hint.count_no_eq")
         if target == "sum->mean":
-            right |= {"hint.count_fraction", "hint.return_float_count"}
+            right |= {"hint.count_fraction", "hint.return_float_count", "hint.count_mean_bool"}  # "what .mean() raises on eq()'s bools"
+        # The count's chain replayed (diagnosis.count_candidates): each key says the link it found.
+        if kind == "const" and target.startswith("dim="):
+            right.add("hint.argmax_dim_range")  # "preds has no dim=2: use argmax(dim=1)"
+        if kind == "kwarg_add" and "keepdim" in target:
+            right.add("hint.argmax_keepdim")
+        if kind == "strip_call" and target == "argmax":
+            right.add("hint.count_no_argmax")  # "comparing preds itself with the labels"
+        if kind == "name_swap" and target in ("eq->ge", "eq->gt", "eq->le", "eq->lt"):
+            right.add("hint.count_compare")
+        if target == "argmax->max":
+            right |= {"hint.max_tuple", "hint.max_values"}
     elif file in ("training_step.py", "training_loop.py"):
         if kind == "remove_stmt" and target == "zero_grad":
             right.add("hint.mistake.no_zero_grad")
@@ -1318,6 +1330,20 @@ def right_hints(m: dict) -> set[str]:
             right.add("hint.drop_last")
         if "batch_size" in target or "batch_size" in desc:
             right |= {"hint.batch_size", "hint.drop_last"}
+        # Batch sizes found from the batches (checks/data.py): each key says which call gives what.
+        if kind == "const" and func == "make_train_loader":
+            right |= {"hint.batch_default", "hint.loader_raises"}  # "the default must be batch_size=100"
+        if (kind == "kwarg_add" and target.startswith("DataLoader(batch_size=")) or target == "DataLoader(-batch_size)":
+            right |= {"hint.batch_size_fixed", "hint.loader_raises"}  # "batches of k whatever is asked: pass it on"
+        # The dataset's errors replayed on the course's call, one argument edited (diagnosis.dataset_candidates).
+        if kind == "kwarg_remove" and target.startswith("FashionMNIST(-"):
+            right.add("hint.dataset_missing_arg")
+        if kind == "strip_call" and target == "Compose":
+            right.add("hint.transform_list")  # "a list is not a transform: wrap it in Compose"
+        if "ToTensor->PILToTensor" in target:
+            right.add("hint.pil_to_tensor")  # "uint8, exactly ToTensor()'s x 255"
+        if kind == "transform_add" and target.startswith(("Random", "GaussianBlur", "ColorJitter")):
+            right.add("hint.augmentation")  # "exactly ToTensor()'s with <the transform> applied: no augmentation"
     return right
 
 
