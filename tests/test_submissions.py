@@ -55,6 +55,9 @@ BUGGY = {
     "count_argmin": ("num_correct", {"crafted_inputs", "random_inputs"}, "this counts argmin"),
     "count_max_values": ("num_correct", {"crafted_inputs", "random_inputs"}, "max(dim=1) gives the values first"),
     "count_any": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "return the count, not a comparison"),
+    # found by benchmarks/mutants.py, named by replaying the count's chain (numbers, or the same error)
+    "count_keepdim": ("num_correct", {"crafted_inputs", "random_inputs"}, "exactly those of preds.argmax(dim=1, keepdim=True)"),
+    "count_mean_bool": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "exactly what .mean() raises on the bool result of eq()"),
     # training_step
     "no_zero_grad": ("training_step", {"matches_reference"}, "without optimizer.zero_grad()"),
     "step_before_backward": ("training_step", {"loss_decreases", "matches_reference"}, "or it comes before loss.backward()"),
@@ -106,6 +109,9 @@ BUGGY = {
     "data_flip": ("data", {"train_set"}, "some of them flipped, as RandomHorizontalFlip does"),
     "data_random_crop": ("data", {"train_set"}, "as RandomCrop(28, padding=...) does"),
     "data_drop_last": ("data", {"train_loader"}, "no drop_last"),
+    # found by benchmarks/mutants.py: a batch size found from the batches, a random transform replayed item by item
+    "data_batch_default": ("data", {"train_loader"}, "make_train_loader(train_set) gives batches of 200, in order, while batch_size=64 is passed on"),
+    "data_rotation": ("data", {"train_set"}, "exactly ToTensor()'s with RandomRotation(10) applied"),
 }
 
 # On a GPU some mistakes show differently: .numpy() fails on any CUDA tensor.

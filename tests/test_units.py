@@ -145,7 +145,8 @@ def test_failure_renders_in_both_languages():
         ("RuntimeError: mat1 and mat2 shapes cannot be multiplied (100x300 and 192x120)", "hint.matmul_shapes"),
         ("RuntimeError: shape '[100, 192]' is invalid for input of size 192", "hint.hard_coded_batch"),
         ("ValueError: Expected input batch_size (2500) to match target batch_size (100).", "hint.batch_mismatch"),
-        ("RuntimeError: The size of tensor a (10) must match the size of tensor b (4) at non-singleton dimension 0", "hint.argmax_dim"),
+        # A size mismatch does not say which count mistake made it: the count's error replays do (issue 10).
+        ("RuntimeError: The size of tensor a (10) must match the size of tensor b (4) at non-singleton dimension 0", None),
         ("RuntimeError: Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.", "hint.numpy_requires_grad"),
         ("KeyError: 'x'", None),
     ],
@@ -314,6 +315,122 @@ def test_num_correct_names_no_mistake_on_a_batch_too_small_to_tell():
     small = torch.eye(10)[[3, 1, 0, 7]], torch.tensor([3, 1, 4, 1])
     hint = diagnosis.name_count([(all_wrong, torch.arange(10), 10), (*small, 2)])[0]
     assert hint.key == "hint.count_wrong"
+
+
+def _count_probes(count, cases):
+    """(preds, labels, outcome) as the num_correct checks record them: the number, or the error raised."""
+    probes = []
+    for preds, labels in cases:
+        try:
+            got = count(preds, labels)
+        except Exception as exc:  # noqa: BLE001
+            got = ("error", type(exc).__name__, str(exc))
+        probes.append((preds, labels, got))
+    return probes
+
+
+def _count_cases():
+    gen = torch.Generator().manual_seed(3)
+    return [(torch.randn(n, 10, generator=gen), torch.randint(0, 10, (n,), generator=gen)) for n in (4, 10, 37)]
+
+
+@pytest.mark.parametrize(
+    "count, key",
+    [
+        (lambda p, y: p.argmax(dim=2).eq(y).sum().item(), "hint.argmax_dim_range"),  # IndexError, replayed
+        (lambda p, y: p.eq(y).sum().item(), "hint.count_no_argmax"),  # the size mismatch, replayed
+        (lambda p, y: p.argmax(dim=1).eq(y).mean().item(), "hint.count_mean_bool"),  # mean() on bools
+        (lambda p, y: p.argmax(dim=1).ge(y).sum().item(), "hint.count_compare"),
+        (lambda p, y: y.lt(p.argmax(dim=1)).sum().item(), "hint.count_compare"),
+        (lambda p, y: p.argmax(dim=1, keepdim=True).eq(y).sum().item(), "hint.argmax_keepdim"),
+        (lambda p, y: p.argmax(dim=0).eq(y).sum().item(), "hint.argmax_dim"),
+        (lambda p, y: int(p.argmax(dim=1).eq(y).any()), "hint.count_any"),
+    ],
+)
+def test_a_count_is_named_by_the_one_link_of_its_chain_that_replays_every_probe(count, key):
+    from fcnn_grader import diagnosis
+
+    hint, tried = diagnosis.name_count(_count_probes(count, _count_cases()))
+    assert hint is not None and hint.key == key, [c.label for c in tried if c.key == key][:3]
+
+
+def test_a_count_error_is_named_only_by_the_same_exception_and_message():
+    from fcnn_grader import diagnosis
+
+    preds, labels = _count_cases()[0]
+    # The same type, another message: no candidate raises it.
+    assert diagnosis.name_count([(preds, labels, ("error", "RuntimeError", "something else"))])[0] is None
+    # A count that raises on the first case only: the next case, counted right, rules out dim=2 (it raises there too).
+    probes = [(preds, labels, ("error", "IndexError", "Dimension out of range (expected to be in range of [-2, 1], but got 2)")),
+              (*_count_cases()[1], 3)]
+    assert diagnosis.name_count(probes)[0] is None
+    # A number on one image: ".item() of the comparison" and the right count both give it, so do others: none named.
+    one = torch.tensor([[0.0] * 9 + [1.0]]), torch.tensor([9])
+    assert diagnosis.name_count([(*one, 0)])[0] is None
+
+
+def test_a_batch_size_is_named_from_the_sizes_found_in_both_calls():
+    from fcnn_grader.checks.data import batch_size_hint
+
+    key = lambda *a: (h.key if (h := batch_size_hint(*a)) else None)  # noqa: E731
+    assert key(101, 64, 64) == "hint.batch_default"
+    assert key(64, 64, 64) == "hint.batch_size_fixed"  # DataLoader(train_set, batch_size=64) whatever is asked
+    assert key(1, 1, 64) == "hint.batch_size_fixed"  # batch_size not passed: DataLoader's default 1
+    assert key(100, 100, 64) == "hint.batch_size"
+    assert key(200, 128, 64) == "hint.batch_scaled" and batch_size_hint(200, 128, 64).params["factor"] == "2"
+    assert key(100, 64, 64) is None  # right
+    assert key(50, 100, 64) is None  # sizes no single mistake gives
+    assert key(None, 64, 64) is None  # a size not proven (items out of order): nothing named
+
+
+def test_a_refused_batch_size_is_named_by_replaying_dataloader():
+    from fcnn_grader.checks.data import loader_error_hint
+    from fcnn_grader.data import Split
+    from fcnn_grader.feedback import CheckFailure
+
+    split = Split(torch.zeros(10, 28, 28, dtype=torch.uint8), torch.zeros(10, dtype=torch.int64))
+    error = {"kind": "exception", "type": "ValueError", "message": "batch_size should be a positive integer value, but got batch_size=0"}
+    hint = loader_error_hint(CheckFailure("x", error=error), split)
+    assert hint.key == "hint.loader_raises" and hint.params["value"] == "0"
+    other = {**error, "message": "batch_size should be a positive integer value, but got batch_size=7.5"}
+    assert loader_error_hint(CheckFailure("x", error=other), split) is None  # not in the family: no guess
+
+
+def test_a_dtype_is_named_only_when_the_values_are_tensor_images_in_it():
+    from fcnn_grader import diagnosis
+
+    want = torch.randint(0, 256, (2, 1, 28, 28)).float() / 255
+    key = lambda found: (h.key if (h := diagnosis.name_dtype(list(zip(found, want)))[0]) else None)  # noqa: E731
+    assert key((want * 255).round().to(torch.uint8)) == "hint.pil_to_tensor"
+    assert key(want.double()) == "hint.image_dtype"
+    assert key((want * 255).round().to(torch.uint8) // 2) is None
+
+
+def test_a_random_transform_is_named_by_replaying_its_draws_item_by_item():
+    import torchvision.transforms as tt
+
+    from fcnn_grader import diagnosis, oracle
+
+    want = [torch.randint(0, 256, (1, 28, 28), generator=torch.Generator().manual_seed(i)).float() / 255 for i in range(3)]
+    pairs = []
+    for i, w in zip((0, 1, 4321), want):
+        torch.manual_seed(oracle.SEED + i)
+        pairs.append((tt.RandomRotation(30)(w), w, i))
+    hint = diagnosis.name_pixels(pairs)[0]
+    assert hint.key == "hint.augmentation" and hint.params["transform"] == "RandomRotation(30)"
+    # Drawn under other seeds: the same transform, other angles; nothing replays them, nothing is named.
+    shuffled = [(found, w, i + 1) for found, w, i in pairs]
+    assert diagnosis.name_pixels(shuffled)[0] is None
+
+
+def test_a_dataset_error_is_named_by_replaying_the_course_call_with_one_edit(tmp_path):
+    pytest.importorskip("torchvision")
+    from fcnn_grader import diagnosis
+
+    error = {"type": "TypeError", "message": "MNIST.__init__() missing 1 required positional argument: 'root'"}
+    hint = diagnosis.name_dataset_error(error, str(tmp_path))[0]
+    assert hint.key == "hint.dataset_missing_arg" and hint.params["arg"] == "root"
+    assert diagnosis.name_dataset_error({"type": "TypeError", "message": "other"}, str(tmp_path))[0] is None
 
 
 def test_every_candidate_of_the_diagnosis_has_a_message():
