@@ -297,7 +297,7 @@ _M: dict[str, tuple[str, str]] = {
     "hint.labels_dtype": ("labels must be integer class indices (int64)", "标签必须是整数类别下标（int64）"),
     "hint.inplace": ("an in-place operation changed a tensor backward needs: use t = F.relu(t) rather than in-place forms", "原地操作修改了 backward 需要的张量：请用 t = F.relu(t) 而不是原地操作"),
     "hint.conv_input": ("conv layers take (N, 1, 28, 28) images: do not flatten or squeeze the input", "卷积层接收 (N, 1, 28, 28) 的图像：不要展平或压缩输入"),
-    "hint.item_on_batch": (".item() works on one number only: sum first, e.g. .sum().item()", ".item() 只能用于单个数：请先求和，例如 .sum().item()"),
+    "hint.item_on_batch": (".item() (and int()) work on one number only: sum first, e.g. .sum().item()", ".item()（以及 int()）只能用于单个数：请先求和，例如 .sum().item()"),
     "hint.same_device": ("create new tensors on the device of the input (images.device)", "请在输入所在的设备上创建新张量（images.device）"),
     "hint.return_item": ("return a Python number: loss.item() or .sum().item()", "请返回 Python 数字：loss.item() 或 .sum().item()"),
     "hint.return_float_count": ("a count is a whole number: return an int", "数量是整数：请返回 int"),
@@ -550,6 +550,10 @@ _M: dict[str, tuple[str, str]] = {
     "hint.batch_scaled": (
         "your batches hold {factor} x batch_size: {found} for the default 100, {found_other} for {other}: pass batch_size on unchanged, DataLoader(train_set, batch_size=batch_size)",
         "你的批次大小是 batch_size 的 {factor} 倍：默认 100 时为 {found}，要求 {other} 时为 {found_other}：请原样传递 batch_size，DataLoader(train_set, batch_size=batch_size)",
+    ),
+    "hint.batch_offset": (
+        "your batches hold batch_size {shift}: {found} for the default 100, {found_other} for {other}: pass batch_size on unchanged, DataLoader(train_set, batch_size=batch_size)",
+        "你的批次大小是 batch_size {shift}：默认 100 时为 {found}，要求 {other} 时为 {found_other}：请原样传递 batch_size，DataLoader(train_set, batch_size=batch_size)",
     ),
     "hint.loader_raises": (
         "your error is exactly what DataLoader(train_set, batch_size={value}) raises: batch_size is 100 by default and passed on, DataLoader(train_set, batch_size=batch_size)",

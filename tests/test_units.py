@@ -378,6 +378,7 @@ def test_a_batch_size_is_named_from_the_sizes_found_in_both_calls():
     assert key(1, 1, 64) == "hint.batch_size_fixed"  # batch_size not passed: DataLoader's default 1
     assert key(100, 100, 64) == "hint.batch_size"
     assert key(200, 128, 64) == "hint.batch_scaled" and batch_size_hint(200, 128, 64).params["factor"] == "2"
+    assert key(101, 65, 64) == "hint.batch_offset"  # batch_size + 1
     assert key(100, 64, 64) is None  # right
     assert key(50, 100, 64) is None  # sizes no single mistake gives
     assert key(None, 64, 64) is None  # a size not proven (items out of order): nothing named

@@ -122,10 +122,23 @@ def _batch_findings(result: dict, train, size: int, label: str, found_hint=None)
         want_images = train.images(start, start + size).cpu()
         want_labels = train.labels[start : start + size].cpu()
         if not (torch.equal(images["value"], want_images) and torch.equal(labels["value"].to(torch.int64), want_labels)):
+            facts = result.get("facts", {})
+            if not facts.get("own_dataset", True):  # another dataset (random_split, a Subset): its order is its own
+                return [Finding(where=where, expected=T("expected.in_order", start=start, end=start + size - 1), found=T("found.other_items"),
+                                hint=_subset_hint(result, size))]
             hint, tried = diagnosis.name_batch_items(images["value"], labels["value"], train, start)
             return [Finding(where=where, expected=T("expected.in_order", start=start, end=start + size - 1), found=T("found.other_items"),
                             hint=hint, ruled_out=None if hint else diagnosis.ruled_out(tried))]
     return []
+
+
+def _subset_hint(result: dict, size: int):
+    """The loader reads another dataset of m < 60,000 items, and its length is that of batches over m."""
+    facts, length = result.get("facts", {}), result.get("length")
+    covered = facts.get("dataset_length")
+    if facts.get("own_dataset", True) or covered is None or covered >= TRAIN_SET_SIZE or length != -(-covered // size):
+        return None
+    return T("hint.loader_subset", items=covered, batches=length)
 
 
 def _length_finding(result: dict, size: int, label: str):
@@ -133,13 +146,10 @@ def _length_finding(result: dict, size: int, label: str):
     length, expected = result.get("length"), -(-TRAIN_SET_SIZE // size)
     if length is None or length == expected:
         return None
-    facts = result.get("facts", {})
-    covered = facts.get("dataset_length")
-    hint = None
-    if length == TRAIN_SET_SIZE // size and facts.get("drop_last") is not False:  # what drop_last=True gives
+    if length == TRAIN_SET_SIZE // size and result.get("facts", {}).get("drop_last") is not False:  # what drop_last=True gives
         hint = T("hint.drop_last")
-    elif covered is not None and covered != TRAIN_SET_SIZE and length == -(-covered // size) and not facts.get("own_dataset", True):
-        hint = T("hint.loader_subset", items=covered, batches=length)
+    else:
+        hint = _subset_hint(result, size)
     return Finding(where=f"len({label})", expected=expected, found=length, hint=hint)
 
 
@@ -174,6 +184,8 @@ def batch_size_hint(found_default: int | None, found_other: int | None, other: i
     factor = found_default / BATCH_SIZE
     if found_other == other * factor:
         return T("hint.batch_scaled", factor=f"{factor:g}", found=found_default, found_other=found_other, other=other)
+    if found_default - BATCH_SIZE == found_other - other:
+        return T("hint.batch_offset", shift=f"{found_default - BATCH_SIZE:+d}", found=found_default, found_other=found_other, other=other)
     return None
 
 
