@@ -297,8 +297,9 @@ def totals_candidates(probes: list[dict], total: str) -> list[Candidate]:
                 continue
             if key == "hint.total_scaled":
                 key = _scale_key(number)
-            what = "loss.item()" if total == "loss" else "get_num_correct(preds, labels)"
-            params = (("name", name), ("c", f"{number:g}"), ("n", f"{abs(number):g}"), ("what", what))
+            add = "loss.item()" if total == "loss" else "get_num_correct(preds, labels)"
+            what = "F.cross_entropy(preds, labels).item()" if total == "loss" else add  # the batch's own value, whatever `loss` holds
+            params = (("name", name), ("c", f"{number:g}"), ("n", f"{abs(number):g}"), ("what", what), ("add", add))
             out.append(Candidate(key, params, replay={"values": each(lambda p, f=replay, c=number: f(_right(p, total), c))}, label=label))
     return out
 

@@ -363,6 +363,14 @@ _M: dict[str, tuple[str, str]] = {
         "every batch is taken from the loader, but the network train_epoch is given is never called: train the network train_epoch is given (not a new Network() or another model)",
         "每个批次都从 loader 取出了，但传给 train_epoch 的 network 从未被调用：请训练传给 train_epoch 的那个 network（不要新建 Network() 或用别的模型）",
     ),
+    "hint.loop_forward_no_grad": (
+        "network(images) ran with gradient tracking off on this batch, so its output has no graph for backward(): run the forward pass with tracking on (no torch.no_grad() block around it)",
+        "这一批上 network(images) 运行时梯度跟踪是关着的，所以它的输出没有可供 backward() 的计算图：请在跟踪开启时做前向传播（不要包在 torch.no_grad() 里）",
+    ),
+    "hint.loop_graph_cut": (
+        "the output of network(images) on this batch had a grad_fn (tracking was on), yet the tensor backward() ran on has none: something between the network's output and loss.backward() cut the graph (.detach(), .data, a tensor rebuilt from numbers)",
+        "这一批上 network(images) 的输出有 grad_fn（梯度跟踪是开着的），但调用 backward() 的张量没有：网络输出与 loss.backward() 之间有操作切断了计算图（.detach()、.data、用数值重新构造的张量）",
+    ),
     "hint.loader_unused": (
         "the loader is never iterated: no batch is taken, no forward pass, no step; train_epoch must loop over it (for images, labels in loader:)",
         "loader 从未被遍历：没有取出任何批次，没有前向传播，也没有 step；train_epoch 必须遍历它（for images, labels in loader:）",
@@ -390,24 +398,24 @@ _M: dict[str, tuple[str, str]] = {
         "你的 {name} 累加的是另一个总数的每批数值：total_loss += loss.item()，total_correct += get_num_correct(preds, labels)",
     ),
     "hint.total_start": (
-        "your {name} is the right sum plus {c} on both calls, whatever the number of batches: it starts at {c}; start it at 0 ({name} = 0)",
-        "两次调用中你的 {name} 都等于正确的和加 {c}，与批次数无关：它从 {c} 开始；请从 0 开始（{name} = 0）",
+        "your {name} minus the right sum is {c} on both calls, whatever the number of batches: it starts at {c}; start it at 0 ({name} = 0)",
+        "两次调用中你的 {name} 减去正确的和都是 {c}，与批次数无关：它从 {c} 开始；请从 0 开始（{name} = 0）",
     ),
     "hint.total_per_batch": (
-        "your {name} is the right sum plus {c} for each batch, on both calls: each batch adds {c} more than {what}; add exactly {what}",
-        "两次调用中你的 {name} 都等于正确的和加上每批 {c}：每批比 {what} 多加了 {c}；请恰好累加 {what}",
+        "your {name} minus the right sum is {c} times the number of batches, on both calls: each batch adds {c} more than {what}; add exactly {what}",
+        "两次调用中你的 {name} 减去正确的和都是批次数的 {c} 倍：每批比 {what} 多加了 {c}；请恰好累加 {what}",
     ),
     "hint.total_subtracted": (
-        "your {name} is exactly minus the right sum, on both calls: each batch's value is subtracted; add it ({name} += {what})",
-        "两次调用中你的 {name} 都恰好是正确的和的相反数：每批的数值被减去了；请加上它（{name} += {what}）",
+        "your {name} is exactly minus the right sum, on both calls: each batch's value is subtracted; add it ({name} += {add})",
+        "两次调用中你的 {name} 都恰好是正确的和的相反数：每批的数值被减去了；请加上它（{name} += {add}）",
     ),
     "hint.total_repeated": (
         "your {name} is exactly {n} times the right sum, on both calls: each batch's value is added {n} times; add it once per batch",
         "两次调用中你的 {name} 都恰好是正确的和的 {n} 倍：每批的数值被加了 {n} 次；每批只加一次",
     ),
     "hint.total_scaled": (
-        "your {name} is exactly {c} times the right sum, on both calls: add {what} as it is, unscaled",
-        "两次调用中你的 {name} 都恰好是正确的和的 {c} 倍：请直接累加 {what}，不要缩放",
+        "your {name} is exactly {c} times the right sum, on both calls: add {add} as it is, unscaled",
+        "两次调用中你的 {name} 都恰好是正确的和的 {c} 倍：请直接累加 {add}，不要缩放",
     ),
     "hint.total_correct_float": (
         "total_correct has the right value but is a float: keep the count an int (add the int that get_num_correct returns)",

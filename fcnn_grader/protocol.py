@@ -139,6 +139,8 @@ class TrainEpochResult(Result, total=False):
     weights: list
     first_logits: dict[int, Any]  # batch -> logits of its first forward (before its update)
     last_logits: dict[int, Any]
+    tracked: dict[int, bool]  # batch -> its first forward's output had a grad_fn
+    grad_on: dict[int, bool]  # batch -> gradient tracking was on during its first forward
     forwards: list[int]
     steps: list[int]
     fetched: int

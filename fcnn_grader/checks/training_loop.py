@@ -57,8 +57,26 @@ def run_epoch(ctx, loader: dict) -> dict:
         failure = failure_from_error(error)
         if loader["kind"] == "random" and (hint := _error_hint(ctx, loader, result)):
             failure.hint = hint
+        elif _no_graph(error):
+            failure.hint = _no_graph_hint(result) or failure.hint
         raise failure
     return result
+
+
+def _no_graph(error: dict) -> bool:
+    """backward() found no graph: the error's own words say so."""
+    return error.get("type") == "RuntimeError" and "does not require grad and does not have a grad_fn" in (error.get("message") or "")
+
+
+def _no_graph_hint(result: dict):
+    """What the given network saw on the failing batch: tracking off during its forward, or an output with a graph."""
+    k = result.get("failed_batch", -1)
+    if result.get("grad_on", {}).get(k) is False:
+        # Turned off and left off (set_grad_enabled(False)): the caller knows where; a no_grad() block: it does not.
+        return T("hint.grad_disabled_at", where=result["grad_off"]) if result.get("grad_off") else T("hint.loop_forward_no_grad")
+    if result.get("tracked", {}).get(k) is True:
+        return T("hint.loop_graph_cut")
+    return None
 
 
 def _call(ctx, loader: dict) -> dict:

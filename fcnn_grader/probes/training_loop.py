@@ -59,6 +59,8 @@ class WatchedNetwork(oracle.OracleNetwork):
         self._batches = batches
         self.first_logits: dict[int, torch.Tensor] = {}
         self.last_logits: dict[int, torch.Tensor] = {}
+        self.tracked: dict[int, bool] = {}  # batch -> did its first forward's output have a grad_fn
+        self.grad_on: dict[int, bool] = {}  # batch -> was gradient tracking on during its first forward
 
     def forward(self, t):
         output = super().forward(t)
@@ -68,6 +70,8 @@ class WatchedNetwork(oracle.OracleNetwork):
         if batch >= 0:
             logits = output.detach().to("cpu", copy=True)
             self.first_logits.setdefault(batch, logits)
+            self.tracked.setdefault(batch, output.requires_grad)
+            self.grad_on.setdefault(batch, torch.is_grad_enabled())
             self.last_logits[batch] = logits
         self._batches.note("forwards")
         return output
@@ -118,6 +122,8 @@ def train_epoch(runner, weights, loader: dict) -> TrainEpochResult:
         "weights": oracle.weights_of(net),
         "first_logits": net.first_logits,
         "last_logits": net.last_logits,
+        "tracked": net.tracked,
+        "grad_on": net.grad_on,
         "forwards": batches.counts["forwards"],
         "steps": batches.counts["steps"],
         "fetched": batches.fetched,
