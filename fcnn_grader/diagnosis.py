@@ -240,6 +240,13 @@ def _series(probe: dict, total: str) -> list[tuple[str, str, list]]:
     return out
 
 
+def _per_image(probe: dict, total: str) -> float:
+    """The epoch's mean per image: the loss weighted by batch size, or the fraction correct."""
+    sizes = probe["sizes"]
+    values = [l * n for l, n in zip(probe["losses"], sizes)] if total == "loss" else probe["correct"]
+    return sum(values) / sum(sizes)
+
+
 def _right(probe: dict, total: str) -> list:
     return probe["losses"] if total == "loss" else probe["correct"]
 
@@ -283,6 +290,8 @@ def totals_candidates(probes: list[dict], total: str) -> list[Candidate]:
         Candidate("hint.total_last", replay={"values": each(lambda p: _right(p, total)[-1])}, label="last batch's"),
         Candidate("hint.total_first", replay={"values": each(lambda p: _right(p, total)[0])}, label="first batch's"),
         Candidate("hint.total_zero", replay={"values": each(lambda p: 0)}, label="0"),
+        Candidate("hint.total_per_image" if total == "loss" else "hint.count_fraction",
+                  replay={"values": each(lambda p: _per_image(p, total))}, label="mean per image"),
     ]
     for i, (key, label, series) in enumerate(_series(first, total)):
         if series == _right(first, total):
@@ -293,8 +302,8 @@ def totals_candidates(probes: list[dict], total: str) -> list[Candidate]:
     if isinstance(got, (int, float)):
         for key, label, replay, find in _FOUND:
             number = _number(total, find(_right(first, total), got))
-            if number is None or number == _NOT_A_MISTAKE[key]:
-                continue
+            if number is None or number == _NOT_A_MISTAKE[key] or (key == "hint.total_scaled" and number == 0):
+                continue  # no mistake, or k = 0: that is total_zero
             if key == "hint.total_scaled":
                 key = _scale_key(number)
             add = "loss.item()" if total == "loss" else "get_num_correct(preds, labels)"
@@ -340,7 +349,7 @@ def loop_error_candidates(batch_index: int, images, labels, preds, device) -> li
     """The loop's operations given other arguments, each replayed on the batch where the student's loop raised.
 
     network(...) gets what else the loop has at hand: the labels (for labels, images in loader),
-    the batch index (enumerate without unpacking), the whole [images, labels] batch (no unpacking);
+    the batch index (enumerate without unpacking), the whole (images, labels) batch (no unpacking);
     get_num_correct gets its arguments swapped. Step's loss family replays the loss's arguments."""
     weights = oracle.initial_weights()
 
@@ -353,7 +362,7 @@ def loop_error_candidates(batch_index: int, images, labels, preds, device) -> li
     out = [
         (Candidate("hint.loop_targets_swapped", label="for labels, images"), forward(labels)),
         (Candidate("hint.enumerate_batch", label="enumerate(loader)"), forward(batch_index)),
-        (Candidate("hint.batch_not_unpacked", label="the batch not unpacked"), forward([images, labels])),
+        (Candidate("hint.batch_not_unpacked", label="the batch not unpacked"), forward((images, labels))),
     ]
     if preds is not None:
         preds = preds.to(device)

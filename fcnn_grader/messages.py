@@ -376,8 +376,8 @@ _M: dict[str, tuple[str, str]] = {
         "loader 从未被遍历：没有取出任何批次，没有前向传播，也没有 step；train_epoch 必须遍历它（for images, labels in loader:）",
     ),
     "hint.batches_unused": (
-        "all {n} batches are fetched, but only the first {k} get a forward pass and a step; batch {first} on is never used: train on every batch the loader gives (not list(loader)[:-1] or a range that is too short)",
-        "{n} 个批次都被取出了，但只有前 {k} 个做了前向传播和 step；从第 {first} 批起从未被使用：请用 loader 给出的每一个批次训练（不要 list(loader)[:-1] 或过短的 range）",
+        "all {n} batches are fetched, but batch {unused} got no forward pass and no step, the others one each: train on every batch the loader gives (no slice such as list(loader)[:-1], no batch skipped)",
+        "{n} 个批次都被取出了，但第 {unused} 批没有前向传播也没有 step，其余各一次：请用 loader 给出的每一个批次训练（不要 list(loader)[:-1] 这样的切片，不要跳过批次）",
     ),
     "found.pass_lengths": ("{n} passes over the loader, fetching {lengths} batches", "对 loader 遍历了 {n} 次，分别取了 {lengths} 个批次"),
     "where.in_call": ("{where}, call {k} of {n}", "{where}，第 {k} 次调用（共 {n} 次）"),
@@ -386,8 +386,8 @@ _M: dict[str, tuple[str, str]] = {
         "在这一批上重放 `for labels, images in loader:` 会抛出与你完全相同的异常：每个批次是 (images, labels)，顺序如此",
     ),
     "hint.batch_not_unpacked": (
-        "replaying network(batch) on the whole [images, labels] batch raises exactly your exception: unpack each batch (for images, labels in loader:)",
-        "对整个 [images, labels] 批次重放 network(batch) 会抛出与你完全相同的异常：请拆开每个批次（for images, labels in loader:）",
+        "replaying network(batch) on the whole (images, labels) batch raises exactly your exception: unpack each batch (for images, labels in loader:)",
+        "对整个 (images, labels) 批次重放 network(batch) 会抛出与你完全相同的异常：请拆开每个批次（for images, labels in loader:）",
     ),
     "hint.count_args_swapped": (
         "replaying get_num_correct(labels, preds) on this batch raises exactly your exception: the predictions come first, get_num_correct(preds, labels)",
@@ -396,6 +396,14 @@ _M: dict[str, tuple[str, str]] = {
     "hint.total_other": (
         "your {name} adds up the other total's per-batch values: total_loss += loss.item(), total_correct += get_num_correct(preds, labels)",
         "你的 {name} 累加的是另一个总数的每批数值：total_loss += loss.item()，total_correct += get_num_correct(preds, labels)",
+    ),
+    "hint.total_per_image": (
+        "this is the mean loss per image (each batch's loss weighted by its size, divided by the number of images): return the sum of the batch losses",
+        "这是每张图像的平均损失（各批损失按批大小加权后除以图像数）：请返回各批损失之和",
+    ),
+    "hint.step_once": (
+        "the given optimizer stepped once, after the forward pass of the last batch; batches 1 to {last} got no step: call optimizer.step() inside the loop, once per batch",
+        "传入的优化器只在最后一批的前向传播之后 step 了一次；第 1 到 {last} 批都没有 step：请在循环内每批调用一次 optimizer.step()",
     ),
     "hint.total_start": (
         "your {name} minus the right sum is {c} on both calls, whatever the number of batches: it starts at {c}; start it at 0 ({name} = 0)",

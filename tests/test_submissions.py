@@ -98,7 +98,7 @@ BUGGY = {
     "loop_starts_at_one": ("training_loop", {"returned_totals"}, "it starts at 1; start it at 0 (total_loss = 0)"),
     "loop_counted_twice": ("training_loop", {"returned_totals"}, "total_correct is exactly 2 times the right sum"),
     "loop_skips_last": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
-                        "only the first 7 get a forward pass and a step"),
+                        "batch 8 got no forward pass and no step"),
     "loop_count_args_swapped": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
                                 "replaying get_num_correct(labels, preds) on this batch raises exactly your exception"),
     # data

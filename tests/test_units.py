@@ -476,12 +476,14 @@ def test_the_loop_hint_says_only_what_the_watched_loader_and_network_saw():
     assert key(_loop_result(fetched=8, lengths=(1,) * 8, forwards=[8] + [0] * 7, steps=[8] + [0] * 7)) == "hint.loader_restarted"
     assert key(_loop_result(fetched=11, lengths=(8, 3), forwards=[2] * 3 + [1] * 5)) is None  # neither: no hint
     skipped = _loop_result(forwards=[1] * 7 + [0], steps=[1] * 7 + [0])  # list(loader)[:-1]: every batch fetched
-    assert key(skipped) == "hint.batches_unused" and "only the first 7" in loop_hint(skipped).render()
+    assert key(skipped) == "hint.batches_unused" and "batch 8 got no forward pass" in loop_hint(skipped).render()
+    first_left_out = _loop_result(forwards=[0] + [1] * 7, steps=[0] + [1] * 7)  # list(loader)[1:]
+    assert "batch 1 got no forward pass" in loop_hint(first_left_out).render()
     stopped = _loop_result(fetched=1, forwards=[1] + [0] * 7, steps=[1] + [0] * 7)  # break after the first batch
     assert key(stopped) == "hint.loop_stopped" and "first 1 of the 8" in loop_hint(stopped).render()
     assert key(_loop_result(forwards=[0] * 8)) == "hint.new_network"  # every batch fetched, the given network never called
     assert key(_loop_result(fetched=3, forwards=[0] * 8)) is None  # never called and stopped early: not proven either way
-    assert key(_loop_result(forwards=[1, 0, 1, 1, 1, 1, 1, 1], steps=[1, 0, 1, 1, 1, 1, 1, 1])) is None  # a gap: not a prefix
+    assert key(_loop_result(forwards=[1, 0, 1, 1, 1, 1, 1, 1], steps=[1, 1, 1, 1, 1, 1, 1, 1])) is None  # a step without its forward
     # Both calls must show the same shape.
     other = _loop_result(n=5, fetched=5, lengths=(5,), forwards=[1] * 4 + [0], steps=[1] * 4 + [0])
     assert proven_loop_hint([skipped, other]).key == "hint.batches_unused"
@@ -500,7 +502,7 @@ def test_an_exception_in_the_loop_is_named_by_the_one_replay_that_raises_it():
         "hint.count_args_swapped": lambda: oracle.num_correct(labels, preds),
         "hint.loop_targets_swapped": lambda: net(labels),
         "hint.enumerate_batch": lambda: net(0),
-        "hint.batch_not_unpacked": lambda: net([images, labels]),
+        "hint.batch_not_unpacked": lambda: net((images, labels)),
     }.items():
         try:
             raise_it()

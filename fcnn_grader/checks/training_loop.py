@@ -134,13 +134,13 @@ def loop_hint(result: dict):
     used = [i for i, f in enumerate(forwards) if f]
     if not used:
         return T("hint.new_network") if fetched == n else None
-    k = len(used)
-    if used != list(range(k)) or any(result["steps"][k:]):
-        return None
-    if fetched < n and k == fetched:
-        return T("hint.loop_stopped", k=k, n=n)
-    if fetched == n and k < n:
-        return T("hint.batches_unused", k=k, n=n, first=k + 1)
+    steps = result["steps"]
+    if any(forwards[i] != 1 or steps[i] != 1 for i in used) or any(steps[i] for i in range(n) if i not in used):
+        return None  # not "each used batch once, the others not at all"
+    if fetched < n and used == list(range(fetched)):
+        return T("hint.loop_stopped", k=fetched, n=n)
+    if fetched == n and len(used) < n:
+        return T("hint.batches_unused", n=n, unused=", ".join(str(i + 1) for i in range(n) if i not in used))
     return None
 
 
@@ -255,10 +255,14 @@ def _loop_findings(result: dict) -> list[Finding]:
     wrong = [i for i, s in enumerate(steps) if s != 1 and i not in unused]
     if wrong and not findings:
         i = wrong[0]
-        if steps[i] == 0:
+        if steps == [0] * (len(steps) - 1) + [1] and len(steps) > 1:
+            hint = T("hint.step_once", last=len(steps) - 1)  # one step, after the last batch's forward: after the loop
+        elif steps[i] == 0 and not any(steps):
             moved = any(not torch.equal(a, b) for a, b in zip(result["weights"], oracle.initial_weights()))
             # The weights moved although the given optimizer never stepped: something else trained them.
             hint = T("hint.other_optimizer") if moved else T("hint.no_step")
+        elif steps[i] == 0:
+            hint = None  # some batches stepped, some not: the facts say it
         else:
             hint = T("hint.mistake.double_step")
         findings.append(Finding(where=T("where.batch", i=i + 1), expected=T("expected.one_step"), found=T("found.steps", n=steps[i]), hint=hint))
