@@ -475,6 +475,9 @@ def test_the_loop_hint_says_only_what_the_watched_loader_and_network_saw():
     assert key(_loop_result(fetched=16, lengths=(8, 8), forwards=[2] * 8, steps=[2] * 8)) == "hint.loop_twice"
     assert key(_loop_result(fetched=8, lengths=(1,) * 8, forwards=[8] + [0] * 7, steps=[8] + [0] * 7)) == "hint.loader_restarted"
     assert key(_loop_result(fetched=11, lengths=(8, 3), forwards=[2] * 3 + [1] * 5)) is None  # neither: no hint
+    # The loop over the loader plus next(iter(loader)) inside it: every extra pass takes the first batch only.
+    assert key(_loop_result(fetched=16, lengths=(8,) + (1,) * 8, forwards=[8] + [0] * 7, steps=[8] + [0] * 7)) == "hint.loader_restarted"
+    assert key(_loop_result(fetched=9, lengths=(8, 1), forwards=[2] + [1] * 7)) is None  # one extra batch: not proven a restart per step
     skipped = _loop_result(forwards=[1] * 7 + [0], steps=[1] * 7 + [0])  # list(loader)[:-1]: every batch fetched
     assert key(skipped) == "hint.batches_unused" and "batch 8 got no forward pass" in loop_hint(skipped).render()
     first_left_out = _loop_result(forwards=[0] + [1] * 7, steps=[0] + [1] * 7)  # list(loader)[1:]

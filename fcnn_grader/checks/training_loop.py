@@ -128,8 +128,8 @@ def loop_hint(result: dict):
     if len(lengths) > 1:
         if all(k == n for k in lengths):
             return T("hint.loop_twice", n=len(lengths))
-        if all(k == 1 for k in lengths):
-            return T("hint.loader_restarted")
+        if all(k == 1 for k in lengths[1:]) and (lengths[0] == 1 or len(lengths) > 2):
+            return T("hint.loader_restarted")  # every new pass (after the loop's own, if any) takes the first batch only
         return None
     used = [i for i, f in enumerate(forwards) if f]
     if not used:
