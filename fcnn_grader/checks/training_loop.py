@@ -120,7 +120,7 @@ def loop_hint(result: dict):
     """The loop's shape when the watched loader and network prove it, else None.
 
     Facts only: passes over the loader and the batches each fetched, which batches got a
-    forward of the given network. Steps of the optimizer are judged by visits_every_batch."""
+    forward of the given network and a step of the given optimizer (one each, or none)."""
     n, fetched, lengths = result["batches"], result["fetched"], result.get("pass_lengths", [])
     forwards = result["forwards"]
     if fetched == 0:
