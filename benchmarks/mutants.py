@@ -1151,19 +1151,19 @@ RIGHT_FOR_REWRITE = {
     ("training_step.py", "stale_first"): {"hint.stale_first"},
     ("training_step.py", "stale_previous"): {"hint.stale_previous"},
     ("training_step.py", "running_mean"): {"hint.running_mean"},
-    ("*", "no_grad_forward"): {"hint.grad_disabled", "hint.grad_disabled_at", "hint.graph_cut"},
+    ("*", "no_grad_forward"): {"hint.grad_disabled", "hint.grad_disabled_at", "hint.graph_cut", "hint.loop_forward_no_grad"},
     ("training_step.py", "labels_float"): {"hint.labels_dtype"},
     ("training_step.py", "manual_update"): {"hint.no_step", "hint.mistake.sgd", "hint.other_optimizer"},  # "optimizer.step() is missing": it is
     ("training_loop.py", "times_batch"): {"hint.total_times_batch"},
     ("training_loop.py", "correct_after_update"): {"hint.correct_after_update"},
     ("training_loop.py", "mean_loss"): {"hint.total_mean"},
     ("training_loop.py", "break_first"): {"hint.loop_stopped", "hint.total_first"},
-    ("training_loop.py", "skip_last"): {"hint.loop_stopped"},
+    ("training_loop.py", "skip_last"): {"hint.batches_unused"},  # every batch fetched, the last never used: not "stops early"
     ("training_loop.py", "enumerate"): {"hint.enumerate_batch"},
     ("training_loop.py", "next_iter"): {"hint.loader_restarted"},
     ("training_loop.py", "new_network"): {"hint.new_network"},
     ("training_loop.py", "twice"): {"hint.loop_twice"},
-    ("training_loop.py", "float_correct"): {"hint.return_float_count"},
+    ("training_loop.py", "float_correct"): {"hint.return_float_count", "hint.total_correct_float"},
     ("training_loop.py", "tensor_loss"): {"hint.return_item"},
     ("data.py", "sampler"): {"hint.shuffle"},
     ("data.py", "flip_always"): {"hint.flip"},
@@ -1301,6 +1301,23 @@ def right_hints(m: dict) -> set[str]:
             right |= {"hint.return_item", "hint.return_float"}
         if kind == "aug_to_assign":
             right.add("hint.total_last")
+        if file == "training_loop.py":
+            if kind == "const" and target.startswith("value=0->") and desc.startswith("total_"):
+                right.add("hint.total_start")  # "it starts at c; start it at 0"
+            if kind == "augop" and target == "Add->Sub":
+                right.add("hint.total_subtracted")
+            if kind == "repeat_stmt" and target in ("item", "get_num_correct"):
+                right.add("hint.total_repeated")  # the repeated += of a total
+            if kind == "insert_loss_plus":
+                right.add("hint.total_per_batch")  # "each batch adds 1 more than F.cross_entropy(preds, labels).item()"
+            if kind == "remove_stmt" and target == "for":
+                right.add("hint.loader_unused")
+            if kind == "target_swap" and target == "for":
+                right.add("hint.loop_targets_swapped")
+            if kind == "arg_swap" and target == "get_num_correct":
+                right.add("hint.count_args_swapped")
+            if kind == "insert_detach":
+                right.add("hint.loop_graph_cut")  # a .detach() between network(images) and loss.backward()
     elif file == "data.py":
         if "train=False" in target or (kind == "kwarg_remove" and target.endswith("-train)")):
             right |= {"hint.test_split", "hint.only_to_tensor"}  # "ToTensor() alone, on the training split"

@@ -216,48 +216,171 @@ def name_returned_loss(table: dict, got: list, rtol: float):
 # ----- the totals train_epoch returns --------------------------------------------------------
 
 
-def totals_candidates(losses, correct, after_losses, after_correct, sizes) -> list[Candidate]:
-    """Each way to reduce and return the epoch's results: replay = {total: what it returns instead}."""
-    batches = len(losses)
-    out = [
-        Candidate("hint.total_mean", replay={"loss": sum(losses) / batches}, label="mean loss"),
-        Candidate("hint.total_last", replay={"loss": losses[-1]}, label="last batch's loss"),
-        Candidate("hint.total_first", replay={"loss": losses[0]}, label="first batch's loss"),
-        Candidate("hint.total_times_batch", replay={"loss": sum(l * n for l, n in zip(losses, sizes))}, label="loss x batch size"),
-        Candidate("hint.total_zero", replay={"loss": 0.0}, label="0"),
-        Candidate("hint.total_last", replay={"correct": correct[-1]}, label="last batch's count"),
-        Candidate("hint.total_first", replay={"correct": correct[0]}, label="first batch's count"),
-        Candidate("hint.count_images", replay={"correct": sum(sizes)}, label="number of images"),
-        Candidate("hint.count_batches", replay={"correct": batches}, label="number of batches"),
-        Candidate("hint.count_wrong", replay={"correct": sum(sizes) - sum(correct)}, label="wrong count"),
-        Candidate("hint.count_fraction_sum", replay={"correct": sum(c / n for c, n in zip(correct, sizes))}, label="sum of accuracies"),
-        Candidate("hint.total_zero", replay={"correct": 0}, label="0"),
-        Candidate("hint.totals_swapped", replay={"loss": float(sum(correct)), "correct": sum(losses)}, label="swapped"),
-    ]
-    if after_correct != correct:  # a second forward after the update
-        out.append(Candidate("hint.correct_after_update", replay={"correct": sum(after_correct)}, label="counted after the update"))
-    if after_losses != losses:
-        out.append(Candidate("hint.loss_after_update_total", replay={"loss": sum(after_losses)}, label="losses after the update"))
+# A probe of the totals is one call of train_epoch: {"losses", "correct"} per batch from the
+# predictions before each update, "after_losses", "after_correct" from the last forward of each batch,
+# "sizes", and what it returned, "got_loss", "got_correct". Two calls on loaders of other batch counts
+# tell a start value (the same on both) from a per-batch shift (scales with the batch count).
+
+
+def _series(probe: dict, total: str) -> list[tuple[str, str, list]]:
+    """(key, label, per-batch values) that a loop may add up for ``total`` instead of the right ones."""
+    losses, correct, sizes = probe["losses"], probe["correct"], probe["sizes"]
+    out = []
+    if total == "loss":
+        out += [("hint.total_times_batch", "loss x batch size", [l * n for l, n in zip(losses, sizes)]),
+                ("hint.total_other", "the counts", [float(c) for c in correct]),
+                ("hint.loss_after_update_total", "losses after the update", probe["after_losses"])]
+    else:
+        out += [("hint.count_images", "number of images", list(sizes)),
+                ("hint.count_batches", "number of batches", [1] * len(sizes)),
+                ("hint.count_wrong", "wrong count", [n - c for n, c in zip(sizes, correct)]),
+                ("hint.count_fraction_sum", "sum of accuracies", [c / n for c, n in zip(correct, sizes)]),
+                ("hint.total_other", "the losses", list(losses)),
+                ("hint.correct_after_update", "counted after the update", probe["after_correct"])]
     return out
 
 
-def name_totals(what: str, got_loss, got_correct, losses, correct, after_losses, after_correct, sizes, rtol: float):
-    """The one way of adding up that gives the returned total ``what`` ("loss" or "correct").
+def _per_image(probe: dict, total: str) -> float:
+    """The epoch's mean per image: the loss weighted by batch size, or the fraction correct."""
+    sizes = probe["sizes"]
+    values = [l * n for l, n in zip(probe["losses"], sizes)] if total == "loss" else probe["correct"]
+    return sum(values) / sum(sizes)
 
-    A candidate that changes both totals (swapped) must give both."""
-    want = {"loss": sum(losses), "correct": sum(correct)}
-    got = {"loss": got_loss, "correct": got_correct}
 
-    def agrees(total, value):
+def _right(probe: dict, total: str) -> list:
+    return probe["losses"] if total == "loss" else probe["correct"]
+
+
+# Reductions with one number, found from the first probe: (key, label, value from (right values, number)).
+_FOUND = (
+    ("hint.total_start", "another start value", lambda xs, c: c + sum(xs), lambda xs, got: got - sum(xs)),
+    ("hint.total_per_batch", "a shift per batch", lambda xs, c: sum(x + c for x in xs), lambda xs, got: (got - sum(xs)) / len(xs)),
+    ("hint.total_scaled", "a factor", lambda xs, k: k * sum(xs), lambda xs, got: got / sum(xs) if sum(xs) else math.nan),
+)
+_NOT_A_MISTAKE = {"hint.total_start": 0, "hint.total_per_batch": 0, "hint.total_scaled": 1}
+
+
+def _number(total: str, x: float):
+    """The number a student would have written: a whole number for a count, two digits for a loss."""
+    if not math.isfinite(x):
+        return None
+    if total == "correct":
+        return round(x) if abs(x - round(x)) < 1e-9 else nice(x)
+    return nice(x) if abs(x - round(x)) > 1e-3 else float(round(x))
+
+
+def _scale_key(k) -> str:
+    if k == -1:
+        return "hint.total_subtracted"  # -= instead of +=
+    if k == int(k) and k >= 2:
+        return "hint.total_repeated"  # the += ran k times per batch
+    return "hint.total_scaled"
+
+
+def totals_candidates(probes: list[dict], total: str) -> list[Candidate]:
+    """Each way to reduce and return ``total`` ("loss" or "correct"): replay = what it returns on each probe."""
+    first = probes[0]
+    name = f"total_{total}"
+
+    def each(fn) -> list:
+        return [fn(p) for p in probes]
+
+    out = [
+        Candidate("hint.total_mean", replay={"values": each(lambda p: sum(_right(p, total)) / len(p["sizes"]))}, label="mean"),
+        Candidate("hint.total_last", replay={"values": each(lambda p: _right(p, total)[-1])}, label="last batch's"),
+        Candidate("hint.total_first", replay={"values": each(lambda p: _right(p, total)[0])}, label="first batch's"),
+        Candidate("hint.total_zero", replay={"values": each(lambda p: 0)}, label="0"),
+        Candidate("hint.total_per_image" if total == "loss" else "hint.count_fraction",
+                  replay={"values": each(lambda p: _per_image(p, total))}, label="mean per image"),
+    ]
+    for i, (key, label, series) in enumerate(_series(first, total)):
+        if series == _right(first, total):
+            continue  # the last forward of each batch was its first: nothing after the update to tell apart
+        values = [sum(_series(p, total)[i][2]) for p in probes]
+        out.append(Candidate(key, (("name", name),) if key == "hint.total_other" else (), replay={"values": values}, label=label))
+    got = first["got_" + total]
+    if isinstance(got, (int, float)):
+        for key, label, replay, find in _FOUND:
+            number = _number(total, find(_right(first, total), got))
+            if number is None or number == _NOT_A_MISTAKE[key] or (key == "hint.total_scaled" and number == 0):
+                continue  # no mistake, or k = 0: that is total_zero
+            if key == "hint.total_scaled":
+                key = _scale_key(number)
+            add = "loss.item()" if total == "loss" else "get_num_correct(preds, labels)"
+            what = "F.cross_entropy(preds, labels).item()" if total == "loss" else add  # the batch's own value, whatever `loss` holds
+            params = (("name", name), ("c", f"{number:g}"), ("n", f"{abs(number):g}"), ("what", what), ("add", add))
+            out.append(Candidate(key, params, replay={"values": each(lambda p, f=replay, c=number: f(_right(p, total), c))}, label=label))
+    return out
+
+
+def name_totals(total: str, probes: list[dict], rtol: float):
+    """The one way of adding up that gives the returned ``total`` ("loss" or "correct") on every probe."""
+
+    def agrees(got, value) -> bool:
         if total == "correct" and isinstance(value, int):
-            return got[total] is not None and got[total] == value
-        return close(got[total], value, rtol)
+            return isinstance(got, (int, float)) and got == value
+        return close(got, value, rtol)
 
     def matches(c: Candidate) -> bool:
-        return all(agrees(total, value) for total, value in c.replay.items())
+        return all(agrees(p["got_" + total], v) for p, v in zip(probes, c.replay["values"]))
 
-    candidates = [c for c in totals_candidates(losses, correct, after_losses, after_correct, sizes) if what in c.replay]
-    return unique(candidates, matches)
+    return unique(totals_candidates(probes, total), matches)
+
+
+def name_swapped_totals(probes: list[dict], rtol: float):
+    """Both totals returned in each other's place, on every probe."""
+    swapped = all(close(p["got_loss"], float(sum(p["correct"])), rtol) and close(p["got_correct"], sum(p["losses"]), rtol) for p in probes)
+    return T("hint.totals_swapped") if swapped else None
+
+
+# ----- an exception in train_epoch: error replays ---------------------------------------------
+
+
+def _raised(fn) -> tuple[str, str] | None:
+    """(type, message) of the exception fn() raises, or None when it returns."""
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 - any exception is a replay's result
+        return type(exc).__name__, str(exc)
+    return None
+
+
+def loop_error_candidates(batch_index: int, images, labels, preds, device) -> list[tuple[Candidate, Callable]]:
+    """The loop's operations given other arguments, each replayed on the batch where the student's loop raised.
+
+    network(...) gets what else the loop has at hand: the labels (for labels, images in loader),
+    the batch index (enumerate without unpacking), the whole (images, labels) batch (no unpacking);
+    get_num_correct gets its arguments swapped. Step's loss family replays the loss's arguments."""
+    weights = oracle.initial_weights()
+
+    def forward(x):
+        net = oracle.OracleNetwork().to(device)
+        oracle.set_weights(net, weights)
+        return lambda: net(x)
+
+    images, labels = images.to(device), labels.to(device)
+    out = [
+        (Candidate("hint.loop_targets_swapped", label="for labels, images"), forward(labels)),
+        (Candidate("hint.enumerate_batch", label="enumerate(loader)"), forward(batch_index)),
+        (Candidate("hint.batch_not_unpacked", label="the batch not unpacked"), forward((images, labels))),
+    ]
+    if preds is not None:
+        preds = preds.to(device)
+        out.append((Candidate("hint.count_args_swapped", label="get_num_correct(labels, preds)"), lambda: oracle.num_correct(labels, preds)))
+    return out
+
+
+def name_loop_error(error: dict, batches, result: dict, device):
+    """The one candidate whose replay on the failing batch raises the student's exception, same type and message."""
+    k = result.get("failed_batch", -1)
+    if error.get("kind") != "exception" or not 0 <= k < len(batches):
+        return None
+    images, labels = batches[k]
+    preds = result.get("first_logits", {}).get(k)
+    want = (error.get("type"), error.get("message"))
+    raised = {c: _raised(replay) for c, replay in loop_error_candidates(k, images, labels, preds, device)}
+    hint, _ = unique(list(raised), lambda c: raised[c] == want)
+    return hint
 
 
 # ----- get_num_correct ------------------------------------------------------------------------

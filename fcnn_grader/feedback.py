@@ -142,7 +142,6 @@ _ERROR_HINTS = [
     (r"Expected (3D \(unbatched\) or )?4D|Expected 4-dimensional input", "hint.conv_input"),
     (r"a Tensor with \d+ elements cannot be converted to Scalar|only one element tensors", "hint.item_on_batch"),
     (r"Expected all tensors to be on the same device", "hint.same_device"),
-    (r"received an invalid combination of arguments - got \(int, ", "hint.enumerate_batch"),
     (r"object is not callable|missing \d+ required positional argument", None),
 ]
 

@@ -355,8 +355,80 @@ _M: dict[str, tuple[str, str]] = {
         "your numbers match the summed loss: use F.cross_entropy(preds, labels) with its default mean",
         "你的结果与求和的损失一致：请使用 F.cross_entropy(preds, labels) 的默认平均",
     ),
-    "hint.loop_stopped": ("the loop stops early (a break or return inside it?)", "循环提前结束了（循环里有 break 或 return？）"),
-    "hint.new_network": ("train the network train_epoch is given: a Network() made inside the function is not the one that gets checked", "请训练传给 train_epoch 的那个 network：在函数里新建的 Network() 不是被检查的那个"),
+    "hint.loop_stopped": (
+        "the loop stops early: only the first {k} of the {n} batches are ever fetched from the loader; run over every batch (no break or return inside the loop)",
+        "循环提前结束了：{n} 个批次中只从 loader 取了前 {k} 个；请遍历每一个批次（循环里不要 break 或 return）",
+    ),
+    "hint.new_network": (
+        "every batch is taken from the loader, but the network train_epoch is given is never called: train the network train_epoch is given (not a new Network() or another model)",
+        "每个批次都从 loader 取出了，但传给 train_epoch 的 network 从未被调用：请训练传给 train_epoch 的那个 network（不要新建 Network() 或用别的模型）",
+    ),
+    "hint.loop_forward_no_grad": (
+        "network(images) ran with gradient tracking off on this batch, so its output has no graph for backward(): run the forward pass with tracking on (no torch.no_grad() block around it)",
+        "这一批上 network(images) 运行时梯度跟踪是关着的，所以它的输出没有可供 backward() 的计算图：请在跟踪开启时做前向传播（不要包在 torch.no_grad() 里）",
+    ),
+    "hint.loop_graph_cut": (
+        "the output of network(images) on this batch had a grad_fn (tracking was on), yet the tensor backward() ran on has none: something between the network's output and loss.backward() cut the graph (.detach(), .data, a tensor rebuilt from numbers)",
+        "这一批上 network(images) 的输出有 grad_fn（梯度跟踪是开着的），但调用 backward() 的张量没有：网络输出与 loss.backward() 之间有操作切断了计算图（.detach()、.data、用数值重新构造的张量）",
+    ),
+    "hint.loader_unused": (
+        "the loader is never iterated: no batch is taken, no forward pass, no step; train_epoch must loop over it (for images, labels in loader:)",
+        "loader 从未被遍历：没有取出任何批次，没有前向传播，也没有 step；train_epoch 必须遍历它（for images, labels in loader:）",
+    ),
+    "hint.batches_unused": (
+        "all {n} batches are fetched, but batch {unused} got no forward pass and no step, the others one each: train on every batch the loader gives (no slice such as list(loader)[:-1], no batch skipped)",
+        "{n} 个批次都被取出了，但第 {unused} 批没有前向传播也没有 step，其余各一次：请用 loader 给出的每一个批次训练（不要 list(loader)[:-1] 这样的切片，不要跳过批次）",
+    ),
+    "found.pass_lengths": ("{n} passes over the loader, fetching {lengths} batches", "对 loader 遍历了 {n} 次，分别取了 {lengths} 个批次"),
+    "where.in_call": ("{where}, call {k} of {n}", "{where}，第 {k} 次调用（共 {n} 次）"),
+    "hint.loop_targets_swapped": (
+        "replaying `for labels, images in loader:` raises exactly your exception on this batch: each batch is (images, labels), in that order",
+        "在这一批上重放 `for labels, images in loader:` 会抛出与你完全相同的异常：每个批次是 (images, labels)，顺序如此",
+    ),
+    "hint.batch_not_unpacked": (
+        "replaying network(batch) on the whole (images, labels) batch raises exactly your exception: unpack each batch (for images, labels in loader:)",
+        "对整个 (images, labels) 批次重放 network(batch) 会抛出与你完全相同的异常：请拆开每个批次（for images, labels in loader:）",
+    ),
+    "hint.count_args_swapped": (
+        "replaying get_num_correct(labels, preds) on this batch raises exactly your exception: the predictions come first, get_num_correct(preds, labels)",
+        "在这一批上重放 get_num_correct(labels, preds) 会抛出与你完全相同的异常：预测在前，get_num_correct(preds, labels)",
+    ),
+    "hint.total_other": (
+        "your {name} adds up the other total's per-batch values: total_loss += loss.item(), total_correct += get_num_correct(preds, labels)",
+        "你的 {name} 累加的是另一个总数的每批数值：total_loss += loss.item()，total_correct += get_num_correct(preds, labels)",
+    ),
+    "hint.total_per_image": (
+        "this is the mean loss per image (each batch's loss weighted by its size, divided by the number of images): return the sum of the batch losses",
+        "这是每张图像的平均损失（各批损失按批大小加权后除以图像数）：请返回各批损失之和",
+    ),
+    "hint.step_once": (
+        "the given optimizer stepped once, after the forward pass of the last batch; batches 1 to {last} got no step: call optimizer.step() inside the loop, once per batch",
+        "传入的优化器只在最后一批的前向传播之后 step 了一次；第 1 到 {last} 批都没有 step：请在循环内每批调用一次 optimizer.step()",
+    ),
+    "hint.total_start": (
+        "your {name} minus the right sum is {c} on both calls, whatever the number of batches: it starts at {c}; start it at 0 ({name} = 0)",
+        "两次调用中你的 {name} 减去正确的和都是 {c}，与批次数无关：它从 {c} 开始；请从 0 开始（{name} = 0）",
+    ),
+    "hint.total_per_batch": (
+        "your {name} minus the right sum is {c} times the number of batches, on both calls: each batch adds {c} more than {what}; add exactly {what}",
+        "两次调用中你的 {name} 减去正确的和都是批次数的 {c} 倍：每批比 {what} 多加了 {c}；请恰好累加 {what}",
+    ),
+    "hint.total_subtracted": (
+        "your {name} is exactly minus the right sum, on both calls: each batch's value is subtracted; add it ({name} += {add})",
+        "两次调用中你的 {name} 都恰好是正确的和的相反数：每批的数值被减去了；请加上它（{name} += {add}）",
+    ),
+    "hint.total_repeated": (
+        "your {name} is exactly {n} times the right sum, on both calls: each batch's value is added {n} times; add it once per batch",
+        "两次调用中你的 {name} 都恰好是正确的和的 {n} 倍：每批的数值被加了 {n} 次；每批只加一次",
+    ),
+    "hint.total_scaled": (
+        "your {name} is exactly {c} times the right sum, on both calls: add {add} as it is, unscaled",
+        "两次调用中你的 {name} 都恰好是正确的和的 {c} 倍：请直接累加 {add}，不要缩放",
+    ),
+    "hint.total_correct_float": (
+        "total_correct has the right value but is a float: keep the count an int (add the int that get_num_correct returns)",
+        "total_correct 的数值正确，但它是 float：计数请保持为 int（累加 get_num_correct 返回的 int）",
+    ),
     "hint.loader_restarted": ("iterate over the loader once (for images, labels in loader:): each iter(loader) or next(iter(loader)) starts over at the first batch", "只遍历一次 loader（for images, labels in loader:）：每次 iter(loader) 或 next(iter(loader)) 都会从第一个批次重新开始"),
     "expected.forward_given": ("a forward pass of the network train_epoch is given", "对传入的 network 做一次前向传播"),
     "expected.one_pass": ("one pass over the loader", "对 loader 遍历一遍"),
@@ -365,7 +437,10 @@ _M: dict[str, tuple[str, str]] = {
         "an int went where a tensor belongs: enumerate(loader) gives (index, batch) pairs, so write for i, (images, labels) in enumerate(loader)",
         "本该是张量的地方传入了 int：enumerate(loader) 给出的是 (序号, 批次)，请写成 for i, (images, labels) in enumerate(loader)",
     ),
-    "hint.loop_twice": ("the loader is gone through more than once: one epoch is one pass", "数据被遍历了不止一次：一个 epoch 只遍历一遍"),
+    "hint.loop_twice": (
+        "the loader is iterated {n} times in full (every batch fetched {n} times): one epoch is one pass over it",
+        "loader 被完整遍历了 {n} 次（每个批次取了 {n} 次）：一个 epoch 只遍历一遍",
+    ),
     "hint.return_pair": ("end with return total_loss, total_correct", "最后请 return total_loss, total_correct"),
     "hint.total_mean": ("this is the mean of the batch losses: add them up instead", "这是各批损失的平均值：请把它们加起来"),
     "hint.total_last": ("this is the last batch only: add up over all batches", "这只是最后一批：请对所有批次求和"),

@@ -139,12 +139,16 @@ class TrainEpochResult(Result, total=False):
     weights: list
     first_logits: dict[int, Any]  # batch -> logits of its first forward (before its update)
     last_logits: dict[int, Any]
+    tracked: dict[int, bool]  # batch -> its first forward's output had a grad_fn
+    grad_on: dict[int, bool]  # batch -> gradient tracking was on during its first forward
     forwards: list[int]
     steps: list[int]
     fetched: int
     passes: int
+    pass_lengths: list[int]  # batches fetched by each iter(loader), in order
     batches: int
     grad_off: str | None
+    failed_batch: int  # with an exception: the batch fetched last when it was raised
 
 
 class TrainSetResult(Result, total=False):
@@ -178,7 +182,7 @@ class Call:
     fail_fast: str = ""  # calls that share a key share the "hung or crashed once: not run again" verdict
     # True for arguments that get the one-epoch timeout instead of the per-call one.
     epoch_timeout: Callable[..., bool] | None = None
-    # An exception in student code is part of the result (forward: the trace up to it),
+    # An exception in student code is part of the result (forward: the trace up to it; train_epoch: what the loop did),
     # so ctx.call returns it; other kinds still fail the check.
     keeps_exceptions: bool = False
 
@@ -199,7 +203,7 @@ CALLS: dict[str, Call] = {
         Call("gradients", "network", "Network.forward", GradientsResult, fail_fast="Network"),
         Call("num_correct", "num_correct", "get_num_correct", NumCorrectResult),
         Call("training_step", "training_step", "training_step", TrainingStepResult),
-        Call("train_epoch", "training_loop", "train_epoch", TrainEpochResult, epoch_timeout=_long_epoch),
+        Call("train_epoch", "training_loop", "train_epoch", TrainEpochResult, epoch_timeout=_long_epoch, keeps_exceptions=True),
         Call("load_train_set", "data", "load_train_set", TrainSetResult),
         Call("make_train_loader", "data", "make_train_loader", LoaderResult),
     )

@@ -98,6 +98,12 @@ BUGGY = {
                              "each iter(loader) or next(iter(loader)) starts over"),
     "loop_totals_swapped": ("training_loop", {"returned_totals"}, "the two totals are each other's"),
     "loop_counts_images": ("training_loop", {"returned_totals"}, "this counts every image, right or wrong"),
+    "loop_starts_at_one": ("training_loop", {"returned_totals"}, "it starts at 1; start it at 0 (total_loss = 0)"),
+    "loop_counted_twice": ("training_loop", {"returned_totals"}, "total_correct is exactly 2 times the right sum"),
+    "loop_skips_last": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
+                        "batch 8 got no forward pass and no step"),
+    "loop_count_args_swapped": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
+                                "replaying get_num_correct(labels, preds) on this batch raises exactly your exception"),
     # data
     "data_test_split": ("data", {"train_set"}, "this is the test split"),
     "data_normalize": ("data", {"train_set"}, "this exercise adds no Normalize"),

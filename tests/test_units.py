@@ -536,3 +536,101 @@ def test_a_folder_source_names_its_files_and_forgets_them(tmp_path):
     import sys
 
     assert "metrics" not in sys.modules and str(tmp_path.resolve()) not in sys.path
+
+
+def _totals_probe(losses, correct, sizes, got_loss, got_correct):
+    return {"losses": losses, "correct": correct, "after_losses": losses, "after_correct": correct, "sizes": sizes,
+            "got_loss": got_loss, "got_correct": got_correct}
+
+
+def test_a_total_is_named_by_the_one_reduction_whose_number_found_on_one_call_gives_the_other():
+    from fcnn_grader import diagnosis
+
+    # Two calls with other batch counts (8 and 5), as the loop checks make.
+    first = ([2.3, 2.2, 2.25, 2.1, 2.0, 1.9, 1.95, 1.8], [7, 9, 8, 12, 15, 14, 13, 6], [64] * 7 + [37])
+    second = ([2.31, 2.2, 2.1, 2.05, 2.0], [6, 8, 11, 12, 3], [64] * 4 + [13])
+
+    def probes(loss_of, correct_of):
+        return [_totals_probe(ls, cs, ns, loss_of(ls), correct_of(cs)) for ls, cs, ns in (first, second)]
+
+    cases = {
+        "hint.total_start": (lambda ls: 1 + sum(ls), lambda cs: sum(cs) - 1),  # total = 1 / total = -1
+        "hint.total_per_batch": (lambda ls: sum(l + 1 for l in ls), lambda cs: sum(c + 1 for c in cs)),  # loss + 1 per batch
+        "hint.total_subtracted": (lambda ls: -sum(ls), lambda cs: -sum(cs)),  # -=
+        "hint.total_repeated": (lambda ls: 2 * sum(ls), lambda cs: 2 * sum(cs)),  # the += line twice
+        "hint.total_mean": (lambda ls: sum(ls) / len(ls), lambda cs: sum(cs) / len(cs)),
+    }
+    for key, (loss_of, correct_of) in cases.items():
+        for total in ("loss", "correct"):
+            hint, _ = diagnosis.name_totals(total, probes(loss_of, correct_of), 1e-4)
+            assert hint is not None and hint.key == key, (key, total)
+    start = diagnosis.name_totals("correct", probes(sum, lambda cs: sum(cs) + 3), 1e-4)[0]
+    assert start.params["c"] == "3" and "starts at 3" in start.render()
+    # A start of 8 on the first call is a shift of 1 per batch there too: only the second call tells them apart,
+    # and here it fits neither (+8 with 5 batches is no start of 8 and no shift of 1).
+    mixed = [_totals_probe(*first[:3], 0.0, sum(first[1]) + 8), _totals_probe(*second[:3], 0.0, sum(second[1]) + 4)]
+    assert diagnosis.name_totals("correct", mixed, 1e-4)[0] is None
+    # One call alone cannot tell a start of 8 from a shift of 1 per batch: two candidates fit, no hint.
+    assert diagnosis.name_totals("correct", mixed[:1], 1e-4)[0] is None
+
+
+def _loop_result(n=8, fetched=8, lengths=(8,), forwards=None, steps=None):
+    forwards = [1] * n if forwards is None else forwards
+    return {"batches": n, "fetched": fetched, "passes": len(lengths), "pass_lengths": list(lengths), "forwards": forwards,
+            "steps": [1] * n if steps is None else steps}
+
+
+def test_the_loop_hint_says_only_what_the_watched_loader_and_network_saw():
+    from fcnn_grader.checks.training_loop import loop_hint, proven_loop_hint
+
+    def key(result):
+        hint = loop_hint(result)
+        return hint.key if hint else None
+
+    assert key(_loop_result()) is None  # one pass, every batch used
+    assert key(_loop_result(fetched=0, lengths=(0,), forwards=[0] * 8, steps=[0] * 8)) == "hint.loader_unused"
+    assert key(_loop_result(fetched=0, lengths=(), forwards=[0] * 8, steps=[0] * 8)) == "hint.loader_unused"  # no iter() at all
+    assert key(_loop_result(fetched=16, lengths=(8, 8), forwards=[2] * 8, steps=[2] * 8)) == "hint.loop_twice"
+    assert key(_loop_result(fetched=8, lengths=(1,) * 8, forwards=[8] + [0] * 7, steps=[8] + [0] * 7)) == "hint.loader_restarted"
+    assert key(_loop_result(fetched=11, lengths=(8, 3), forwards=[2] * 3 + [1] * 5)) is None  # neither: no hint
+    # The loop over the loader plus next(iter(loader)) inside it: every extra pass takes the first batch only.
+    assert key(_loop_result(fetched=16, lengths=(8,) + (1,) * 8, forwards=[8] + [0] * 7, steps=[8] + [0] * 7)) == "hint.loader_restarted"
+    assert key(_loop_result(fetched=9, lengths=(8, 1), forwards=[2] + [1] * 7)) is None  # one extra batch: not proven a restart per step
+    skipped = _loop_result(forwards=[1] * 7 + [0], steps=[1] * 7 + [0])  # list(loader)[:-1]: every batch fetched
+    assert key(skipped) == "hint.batches_unused" and "batch 8 got no forward pass" in loop_hint(skipped).render()
+    first_left_out = _loop_result(forwards=[0] + [1] * 7, steps=[0] + [1] * 7)  # list(loader)[1:]
+    assert "batch 1 got no forward pass" in loop_hint(first_left_out).render()
+    stopped = _loop_result(fetched=1, forwards=[1] + [0] * 7, steps=[1] + [0] * 7)  # break after the first batch
+    assert key(stopped) == "hint.loop_stopped" and "first 1 of the 8" in loop_hint(stopped).render()
+    assert key(_loop_result(forwards=[0] * 8)) == "hint.new_network"  # every batch fetched, the given network never called
+    assert key(_loop_result(fetched=3, forwards=[0] * 8)) is None  # never called and stopped early: not proven either way
+    assert key(_loop_result(forwards=[1, 0, 1, 1, 1, 1, 1, 1], steps=[1, 1, 1, 1, 1, 1, 1, 1])) is None  # a step without its forward
+    # Both calls must show the same shape.
+    other = _loop_result(n=5, fetched=5, lengths=(5,), forwards=[1] * 4 + [0], steps=[1] * 4 + [0])
+    assert proven_loop_hint([skipped, other]).key == "hint.batches_unused"
+    assert proven_loop_hint([skipped, _loop_result(n=5, fetched=5, lengths=(5,))]) is None
+
+
+def test_an_exception_in_the_loop_is_named_by_the_one_replay_that_raises_it():
+    from fcnn_grader import diagnosis
+
+    images, labels = oracle.random_batch(64, 600)
+    net = oracle.OracleNetwork()
+    oracle.set_weights(net, oracle.initial_weights())
+    preds = net(images).detach()
+    result = {"failed_batch": 0, "first_logits": {0: preds}}
+    for key, raise_it in {
+        "hint.count_args_swapped": lambda: oracle.num_correct(labels, preds),
+        "hint.loop_targets_swapped": lambda: net(labels),
+        "hint.enumerate_batch": lambda: net(0),
+        "hint.batch_not_unpacked": lambda: net((images, labels)),
+    }.items():
+        try:
+            raise_it()
+        except Exception as exc:  # noqa: BLE001
+            error = {"kind": "exception", "type": type(exc).__name__, "message": str(exc)}
+        hint = diagnosis.name_loop_error(error, [(images, labels)], result, "cpu")
+        assert hint is not None and hint.key == key, key
+    # The same type with another message (other numbers) is not reproduced: no hint.
+    error = {"kind": "exception", "type": "IndexError", "message": "Dimension out of range (expected to be in range of [-2, 1], but got 2)"}
+    assert diagnosis.name_loop_error(error, [(images, labels)], result, "cpu") is None

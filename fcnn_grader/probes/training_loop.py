@@ -10,7 +10,7 @@ import torch
 from .. import data as data_mod
 from .. import oracle
 from ..calling import describe_value
-from ..protocol import TrainEpochResult
+from ..protocol import StudentCodeError, TrainEpochResult
 from . import function
 
 
@@ -24,13 +24,17 @@ class WatchedBatches(data_mod.TensorBatches):
         self._index_of: dict[int, int] = {}  # data_ptr of a yielded images tensor -> its batch
         self.fetched = 0
         self.passes = 0  # iter(loader) calls: more than one starts over at the first batch
+        self.pass_lengths: list[int] = []  # batches fetched in each pass, in order
         self.counts = {"forwards": [0] * len(self), "steps": [0] * len(self)}
 
     def __iter__(self):
         self.passes += 1
+        self.pass_lengths.append(0)
+        k = len(self.pass_lengths) - 1
         for i, batch in enumerate(super().__iter__()):
             self.current = self.active = i
             self.fetched += 1
+            self.pass_lengths[k] += 1
             self._index_of[batch[0].data_ptr()] = i
             yield batch
 
@@ -49,18 +53,25 @@ class WatchedBatches(data_mod.TensorBatches):
 class WatchedNetwork(oracle.OracleNetwork):
     """The grader's network, recording the logits of each batch's first and last forward pass."""
 
-    def __init__(self, batches: WatchedBatches):
+    def __init__(self, batches: WatchedBatches | None = None):
+        # type(network)() in student code makes one without batches: a plain network, as the student's Network() would be.
         super().__init__()
         self._batches = batches
         self.first_logits: dict[int, torch.Tensor] = {}
         self.last_logits: dict[int, torch.Tensor] = {}
+        self.tracked: dict[int, bool] = {}  # batch -> did its first forward's output have a grad_fn
+        self.grad_on: dict[int, bool] = {}  # batch -> was gradient tracking on during its first forward
 
     def forward(self, t):
         output = super().forward(t)
+        if self._batches is None:
+            return output
         batch = self._batches.batch_of(t)
         if batch >= 0:
             logits = output.detach().to("cpu", copy=True)
             self.first_logits.setdefault(batch, logits)
+            self.tracked.setdefault(batch, output.requires_grad)
+            self.grad_on.setdefault(batch, torch.is_grad_enabled())
             self.last_logits[batch] = logits
         self._batches.note("forwards")
         return output
@@ -95,21 +106,29 @@ def train_epoch(runner, weights, loader: dict) -> TrainEpochResult:
         # the same count everywhere gives the same accuracy, however it runs.
         torch.set_num_threads(oracle.EPOCH_THREADS)
     start = time.perf_counter()
+    error = None
     try:
         returned = runner.caller.call(func, net, optimizer, batches)
+    except StudentCodeError as exc:
+        # What the loop did up to the exception travels with it: the check replays candidates on that batch.
+        error, returned = exc.record, None
     finally:
         seconds = time.perf_counter() - start
         torch.set_num_threads(threads)
     return {
+        **({"error": error, "failed_batch": batches.current} if error else {}),
         "seconds": seconds,
         "returned": describe_value(returned),
         "weights": oracle.weights_of(net),
         "first_logits": net.first_logits,
         "last_logits": net.last_logits,
+        "tracked": net.tracked,
+        "grad_on": net.grad_on,
         "forwards": batches.counts["forwards"],
         "steps": batches.counts["steps"],
         "fetched": batches.fetched,
         "passes": batches.passes,
+        "pass_lengths": batches.pass_lengths,
         "batches": len(batches),
         "grad_off": runner.caller.grad_off_where,
     }
