@@ -148,9 +148,21 @@ _ERROR_HINTS = [
 ]
 
 
+# A name read before anything set it: the exception itself proves it, whatever the exercise.
+_UNSET_NAME = {
+    "NameError": r"^name '(\w+)' is not defined",
+    "UnboundLocalError": r"^(?:cannot access local variable '(\w+)'|local variable '(\w+)' referenced before assignment)",
+}
+
+
 def error_hint(record: dict):
     """A likely mistake for an error record, or None."""
     text = f"{record.get('type') or ''}: {record.get('message') or ''}"
+    unset = _UNSET_NAME.get(record.get("type") or "")
+    match = re.search(unset, record.get("message") or "") if unset else None
+    if match:
+        name = next(g for g in match.groups() if g)
+        return T("hint.name_unset" if record["type"] == "NameError" else "hint.name_set_later", name=name)
     if record.get("grad_off") and "grad" in text:
         return T("hint.grad_disabled_at", where=record["grad_off"])
     for pattern, key in _ERROR_HINTS:

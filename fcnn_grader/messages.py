@@ -250,6 +250,14 @@ _M: dict[str, tuple[str, str]] = {
         "{layer} 没有得到梯度：forward 没有用到它，或者在它之前切断了计算图（.detach()、.data、torch.no_grad()、.numpy()）",
     ),
     "hint.not_finite": ("something in forward divides by zero or overflows", "forward 中有除以零或溢出的运算"),
+    "hint.name_unset": (
+        "{name} has no value where this line reads it: the statement that sets it ({name} = ..., or an import) is missing, misspelt or comes later",
+        "这一行读取 {name} 时它还没有值：给它赋值的语句（{name} = ...，或 import）缺失、拼错了，或者在这一行之后",
+    ),
+    "hint.name_set_later": (
+        "{name} is read before the statement that sets it has run: that statement is missing on this path or comes later; set {name} first",
+        "在给 {name} 赋值的语句执行之前就读取了它：这条语句在这条路径上缺失，或者在后面；请先给 {name} 赋值",
+    ),
     "hint.grad_disabled": (
         "the loss is not connected to the network's weights: either gradient tracking was off during the forward pass (torch.no_grad(), torch.set_grad_enabled(False)) or something cut the graph between the network's output and the loss (.detach(), .data, .item(), a tensor rebuilt from numbers). The course calls torch.set_grad_enabled(True) because earlier episodes turned it off",
         "损失与网络的权重没有连接：要么前向传播时梯度跟踪被关闭了（torch.no_grad()、torch.set_grad_enabled(False)），要么在网络输出与损失之间有操作切断了计算图（.detach()、.data、.item()、用数值重新构造的张量）。课程中调用 torch.set_grad_enabled(True)，正是因为之前的章节把它关掉了",
