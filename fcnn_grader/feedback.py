@@ -138,7 +138,6 @@ _ERROR_HINTS = [
     (r"Can't call numpy\(\) on Tensor that requires grad", "hint.numpy_requires_grad"),
     (r"can't convert cuda", "hint.numpy_cuda"),
     (r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)", "hint.argmax_dim"),
-    (r"expected scalar type Long but found Float", "hint.labels_dtype"),
     (r"modified by an inplace operation", "hint.inplace"),
     (r"Expected (3D \(unbatched\) or )?4D|Expected 4-dimensional input", "hint.conv_input"),
     (r"a Tensor with \d+ elements cannot be converted to Scalar|only one element tensors", "hint.item_on_batch"),

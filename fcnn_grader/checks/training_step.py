@@ -11,7 +11,7 @@ import torch
 from .. import diagnosis, oracle
 from ..contract import BATCH_SIZE
 from ..diagnosis import close
-from ..feedback import CheckFailure, Finding, T
+from ..feedback import CheckFailure, Finding, T, failure_from_error
 from . import check, number_of
 
 # Update distance (see oracle.update_distance) under which two trainings agree.
@@ -28,13 +28,44 @@ def batches(count: int, seed: int = 100):
 
 
 def run_steps(ctx, weights, data, context=None) -> list[dict]:
-    return ctx.call("training_step", weights, data, context=context)["steps"]
+    """The student's steps; when a call raised, the failure with the hint its replay proves."""
+    result = ctx.session.call("training_step", weights, data)
+    error = result.get("error")
+    if error:
+        failure = failure_from_error(error, context)
+        if error.get("kind") == "exception" and not error.get("grad_off"):
+            steps = result.get("steps") or []
+            before = steps[-1]["weights"] if steps else weights
+            proven = step_error_hint(error, result.get("forward") or {}, before, data[len(steps)], ctx.device)
+            if proven is not None:
+                failure.hint = proven
+        raise failure
+    return result["steps"]
+
+
+def step_error_hint(error: dict, forward: dict, before, batch, device):
+    """What the exception and the runner's watch prove: a loss without a graph says whether the
+    forward ran with tracking off or its output was cut after; any other error is replayed."""
+    if "does not require grad and does not have a grad_fn" in (error.get("message") or ""):
+        if forward.get("grad") is False:
+            return T("hint.forward_grad_off")
+        if forward.get("grad") and forward.get("graph"):
+            return T("hint.loss_graph_cut")
+        return None
+    hint, _ = diagnosis.name_step_error(error, before, batch, device)
+    return hint
 
 
 def diagnose_training(weights, data, steps, device):
     """(hint, finding's ruled_out): the replayed training that gives the student's weights after every step."""
     lr_adam, lr_sgd = diagnosis.first_update_rates(weights, steps[0]["weights"], steps[0]["grads"])
-    candidates = diagnosis.training_candidates(lr_adam, lr_sgd)
+    decay = diagnosis.decay_from_first_update(weights, steps[0]["weights"], steps[0]["grads"])
+    befores = [weights] + [s["weights"] for s in steps[:-1]]
+    got = [_loss_value(s["returned"]) for s in steps]
+    ce = [oracle.cross_entropy(b, *d, device) for b, d in zip(befores, data)]
+    uniform = [oracle.loss_variants(b, *d, device)["uniform"] for b, d in zip(befores, data)]
+    smoothing = diagnosis.smoothing_from_loss(got, ce, uniform)
+    candidates = diagnosis.training_candidates(lr_adam, lr_sgd, smoothing=smoothing, decay=decay)
     hint, tried = diagnosis.name_training(weights, data, device, [s["weights"] for s in steps], SAME_TRAINING, candidates)
     return hint, None if hint else diagnosis.ruled_out(tried)
 
