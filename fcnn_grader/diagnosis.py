@@ -111,10 +111,10 @@ def loss_form_candidates(smoothing=None, grid: bool = False) -> list[Candidate]:
 
 
 def training_candidates(lr_adam: float | None = None, lr_sgd: float | None = None, grid: bool = False,
-                        smoothing: float | None = None, decay: float | None = None, clip: tuple | None = None) -> list[Candidate]:
+                        smoothing: float | None = None, decay: float | None = None, clip: float | None = None) -> list[Candidate]:
     """Every way of training the grader replays. Learning rates found from the student's
     first update (``lr_adam``, ``lr_sgd``), label smoothing from the returned loss, weight decay
-    from the first update, a clipping range from the gradient norms; without them (only totals
+    from the first update, a clip's max_norm from the step it shows at; without them (only totals
     to go by) a grid."""
     out = [
         Candidate(f"hint.mistake.{m}", replay={"mistake": m}, label=MISTAKE_LABELS[m])
@@ -135,8 +135,7 @@ def training_candidates(lr_adam: float | None = None, lr_sgd: float | None = Non
     for w in [decay] if decay is not None else DECAY_GRID if grid else []:
         out.append(Candidate("hint.weight_decay", (("w", f"{w:g}"),), {"weight_decay": w}, "weight_decay"))
     if clip is not None:
-        lo, hi, m = clip
-        out.append(Candidate("hint.clip_grad", (("m", f"{m:g}"), ("lo", f"{lo:.3g}"), ("hi", f"{hi:.3g}")), {"max_norm": m}, "clip_grad_norm_"))
+        out.append(Candidate("hint.clip_grad", (("m", f"{clip:g}"),), {"max_norm": clip}, "clip_grad_norm_"))
     return out
 
 
@@ -192,20 +191,42 @@ def decay_from_first_update(start, after, grads, lr: float = LEARNING_RATE) -> f
     return simplest_in(lo, hi) if lo < hi else None
 
 
-def clip_range(start, batches, device, got_weights, tolerance: float):
-    """(lo, hi, a round max_norm between them) for clip_grad_norm_: Adam's update does not change when
-    every gradient is scaled alike, so only max_norm's place among the gradients' norms shows; the norms
-    are those of the course's training, which clipping leaves unchanged up to the first clipped step."""
-    norms = [r["norm"] for r in oracle.train_steps(start, batches, device)]
-    big = sorted(n for n in norms if n is not None)
-    for i in range(len(big)):  # max_norm between the i-th and the next norm: the larger ones clipped
-        lo = big[i - 1] if i else 0.0
-        hi = big[i]
-        m = simplest_in(lo, hi) if lo > 0 else nice(hi / 2)
-        if m is None:
-            continue
-        return lo, hi, m
-    return None
+def clip_from_steps(weights, batches, device, got_weights, tolerance: float) -> float | None:
+    """The max_norm of a clip_grad_norm_ before step() that the student's weights imply, or None.
+
+    Clipping scales a step's gradient by max_norm / norm where the norm is larger. Adam's update does
+    not change when every gradient is scaled alike, so it shows only at a step whose gradient is much
+    larger than the ones before: the first step where the student's weights part from the course's,
+    all earlier ones agreeing. max_norm is then searched (golden section on its logarithm) for the
+    replay closest to the student's weights after that step; the candidate replays it on every step."""
+    start = oracle.initial_weights()
+    course = oracle.train_steps(weights, batches[: len(got_weights)], device)
+    parted = [oracle.update_distance(g, r["weights"], start) >= tolerance for g, r in zip(got_weights, course)]
+    if True not in parted or parted.index(True) == 0:
+        return None
+    k = parted.index(True)
+    if any(parted[:k]) or course[k]["norm"] is None or course[k]["norm"] <= max(r["norm"] or 0 for r in course[:k]):
+        return None
+
+    def distance(log_m):
+        replay = oracle.train_steps(weights, batches[: k + 1], device, max_norm=math.exp(log_m))
+        return oracle.update_distance(got_weights[k], replay[k]["weights"], start)
+
+    lo, hi = math.log(course[k]["norm"]) - math.log(1e4), math.log(course[k]["norm"])
+    ratio = (math.sqrt(5) - 1) / 2
+    x1, x2 = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    f1, f2 = distance(x1), distance(x2)
+    for _ in range(18):
+        if f1 < f2:
+            hi, x2, f2 = x2, x1, f1
+            x1 = hi - ratio * (hi - lo)
+            f1 = distance(x1)
+        else:
+            lo, x1, f1 = x1, x2, f2
+            x2 = lo + ratio * (hi - lo)
+            f2 = distance(x2)
+    best = math.exp((lo + hi) / 2)
+    return nice(best) if min(f1, f2) < 10 * tolerance else None
 
 
 def name_training(weights, batches, device, got_weights: list, tolerance: float, candidates) -> tuple:

@@ -145,6 +145,7 @@ _M: dict[str, tuple[str, str]] = {
     "where.returned_type": ("the type of the returned value", "返回值的类型"),
     "where.same_batch": ("loss on the same batch, before and after", "同一批数据上更新前后的损失"),
     "where.after_step": ("weights after step {k}", "第 {k} 步之后的权重"),
+    "where.after_step_large": ("weights after step {k} (images x {scale}: a large gradient)", "第 {k} 步之后的权重（图像 x {scale}：很大的梯度）"),
     "where.after_epoch": ("weights after the epoch", "epoch 结束后的权重"),
     "where.batch": ("batch {i}", "第 {i} 批"),
     "where.test_set": ("accuracy on the 10,000 test images", "10,000 张测试图像上的准确率"),
@@ -267,8 +268,8 @@ _M: dict[str, tuple[str, str]] = {
         "你的结果与 weight_decay={w} 的 Adam 完全一致：课程中的 Adam 没有权重衰减；请不要在优化器上设置它",
     ),
     "hint.clip_grad": (
-        "your numbers match clipping the gradient with torch.nn.utils.clip_grad_norm_(network.parameters(), {m}) before step() (any max_norm from {lo} to {hi} gives these numbers): the course does not clip; remove it",
-        "你的结果与在 step() 之前用 torch.nn.utils.clip_grad_norm_(network.parameters(), {m}) 裁剪梯度完全一致（{lo} 到 {hi} 之间的任何 max_norm 都给出这些结果）：课程中不裁剪梯度；请删掉它",
+        "your numbers match clipping the gradient with torch.nn.utils.clip_grad_norm_(network.parameters(), {m}) before step(): the course does not clip; remove it",
+        "你的结果与在 step() 之前用 torch.nn.utils.clip_grad_norm_(network.parameters(), {m}) 裁剪梯度完全一致：课程中不裁剪梯度；请删掉它",
     ),
     "hint.loss_args_swapped": (
         "your error is exactly what {code} raises: the predictions come first, then the labels, F.cross_entropy(preds, labels)",
