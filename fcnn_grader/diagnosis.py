@@ -278,7 +278,7 @@ def loss_table(probes: list[dict], device) -> dict[str, list[float]]:
 
     A probe is {"before": weights, "after": weights, "batch": (images, labels)}.
     """
-    forms = [c.replay["form"] for c in loss_form_candidates() ]
+    forms = [c.replay["form"] for c in loss_form_candidates()]
     table = {"ce": [], "after": [], "n": []}
     for probe in probes:
         images, labels = probe["batch"]
@@ -311,8 +311,10 @@ def loss_candidates(table: dict, got: list) -> list[Candidate]:
         form = c.replay["form"]
         if form[0] == "label_smoothing":
             values = [(1 - form[1]) * c_ + form[1] * u for c_, u in zip(ce, table["uniform"])]
-        else:
+        elif form in table:
             values = table[form]
+        else:
+            continue  # a table made without this form
         out.append(Candidate(c.key, c.params, {"values": values}, c.label))
     if first is not None and ce[0] != 0:
         scale = nice(first / ce[0])
