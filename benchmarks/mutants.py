@@ -1274,7 +1274,7 @@ def right_hints(m: dict) -> set[str]:
         if kind == "kwarg_add" and "ignore_index" in target:
             right.add("hint.loss_ignore_index")
         if kind == "kwarg_add" and "reduction='none'" in target:
-            right.add("hint.loss_not_scalar")
+            right |= {"hint.loss_not_scalar", "hint.backward_not_scalar"}
         if kind == "arg_swap" and "cross_entropy" in desc:
             right.add("hint.loss_args_swapped")
         if kind == "name_swap" and target.startswith("cross_entropy->") and "nll_loss" not in target:

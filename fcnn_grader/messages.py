@@ -279,6 +279,10 @@ _M: dict[str, tuple[str, str]] = {
         "your error is exactly what loss.backward() raises on a loss with one number per image (reduction='none'): backward() needs one number; leave reduction at its default, the mean",
         "你的错误与对每张图像一个数的损失（reduction='none'）调用 loss.backward() 时引发的错误完全相同：backward() 需要一个数；请保持 reduction 的默认值（平均）",
     ),
+    "hint.backward_not_scalar": (
+        "backward() was called on a tensor of several numbers: the loss must be one number, as F.cross_entropy(preds, labels) gives with its default reduction (the mean)",
+        "对一个包含多个数的张量调用了 backward()：损失必须是一个数，正如 F.cross_entropy(preds, labels) 在默认 reduction（平均）下给出的那样",
+    ),
     "hint.forward_grad_off": (
         "gradient tracking was off while the network ran (its output has no graph): preds = network(images) sits in a torch.no_grad() block or after torch.set_grad_enabled(False); run the forward pass with tracking on",
         "网络运行时梯度跟踪是关闭的（它的输出没有计算图）：preds = network(images) 位于 torch.no_grad() 块中或在 torch.set_grad_enabled(False) 之后；请在开启梯度跟踪时做前向传播",

@@ -147,6 +147,7 @@ def test_failure_renders_in_both_languages():
         ("ValueError: Expected input batch_size (2500) to match target batch_size (100).", "hint.batch_mismatch"),
         ("RuntimeError: The size of tensor a (10) must match the size of tensor b (4) at non-singleton dimension 0", "hint.argmax_dim"),
         ("RuntimeError: Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.", "hint.numpy_requires_grad"),
+        ("RuntimeError: grad can be implicitly created only for scalar outputs", "hint.backward_not_scalar"),
         ("KeyError: 'x'", None),
     ],
 )
