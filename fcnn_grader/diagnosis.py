@@ -80,6 +80,8 @@ MISTAKE_LABELS = {
 }
 
 LR_GRID = tuple(sorted({m * 10.0**e for m in (1, 2, 5) for e in range(-4, 1)} - {LEARNING_RATE}))
+ADAM_SETTINGS = (("amsgrad", True), ("betas", (0.5, 0.999)), ("betas", (0.8, 0.999)), ("betas", (0.95, 0.999)), ("betas", (0.99, 0.999)),
+                 ("betas", (0.9, 0.9)), ("betas", (0.9, 0.99)), ("betas", (0.9, 0.9999)), ("betas", (0.0, 0.999)))
 SMOOTHING_GRID = (0.05, 0.1, 0.2)  # label_smoothing when no returned loss gives it (train_epoch)
 DECAY_GRID = (1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1)  # weight_decay when the first update does not bound it
 
@@ -136,6 +138,10 @@ def training_candidates(lr_adam: float | None = None, lr_sgd: float | None = Non
         out.append(Candidate("hint.weight_decay", (("w", f"{w:g}"),), {"weight_decay": w}, "weight_decay"))
     if clip is not None:
         out.append(Candidate("hint.clip_grad", (("m", f"{clip:g}"),), {"max_norm": clip}, "clip_grad_norm_"))
+    # Adam's other settings: they leave the first update as it is, so they are replayed in full only
+    # when the student's first step is the course's.
+    for setting, value in ADAM_SETTINGS:
+        out.append(Candidate("hint.adam_setting", (("setting", f"{setting}={value}"),), {"adam": ((setting, value),)}, f"Adam {setting}"))
     return out
 
 
@@ -636,6 +642,15 @@ def _step_error_candidates() -> list[tuple[Candidate, Callable]]:
         out.append((Candidate("hint.loss_not_scalar", label=f"{name}(..., reduction='none')"), lambda p, y, fn=fn: fn(p, y, reduction="none")))
     out.append((Candidate("hint.loss_not_scalar", label="F.mse_loss(..., reduction='none')"),
                 lambda p, y: F.mse_loss(F.softmax(p, dim=1), F.one_hot(y, NUM_CLASSES).to(p.dtype), reduction="none")))
+    # loss functions that take targets shaped like the predictions, given the labels as they are
+    for code, fn in (("F.mse_loss(preds, labels)", lambda p, y: F.mse_loss(p, y)),
+                     ("F.mse_loss(preds, labels.float())", lambda p, y: F.mse_loss(p, y.float())),
+                     ("F.l1_loss(preds, labels)", lambda p, y: F.l1_loss(p, y)),
+                     ("F.binary_cross_entropy_with_logits(preds, labels)", lambda p, y: F.binary_cross_entropy_with_logits(p, y)),
+                     ("F.binary_cross_entropy_with_logits(preds, labels.float())", lambda p, y: F.binary_cross_entropy_with_logits(p, y.float())),
+                     ("F.cross_entropy(preds.argmax(dim=1), labels)", lambda p, y: F.cross_entropy(p.argmax(dim=1), y)),
+                     ("F.cross_entropy(preds.argmax(dim=1).float(), labels)", lambda p, y: F.cross_entropy(p.argmax(dim=1).float(), y))):
+        out.append((Candidate("hint.loss_form_error", (("code", code),), label=code), fn))
     return out
 
 

@@ -275,6 +275,14 @@ _M: dict[str, tuple[str, str]] = {
         "your error is exactly what {code} raises: the predictions come first, then the labels, F.cross_entropy(preds, labels)",
         "你的错误与 {code} 引发的错误完全相同：预测在前、标签在后，F.cross_entropy(preds, labels)",
     ),
+    "hint.loss_form_error": (
+        "your error is exactly what {code} raises: the course's loss is F.cross_entropy(preds, labels), the raw logits and the labels as class indices",
+        "你的错误与 {code} 引发的错误完全相同：课程中的损失是 F.cross_entropy(preds, labels)，即原始 logits 和作为类别下标的标签",
+    ),
+    "hint.adam_setting": (
+        "your numbers match Adam with {setting} exactly: the course's Adam keeps its defaults, with lr=0.01 only; do not change its settings",
+        "你的结果与 {setting} 的 Adam 完全一致：课程中的 Adam 保持默认设置，只有 lr=0.01",
+    ),
     "hint.loss_not_scalar": (
         "your error is exactly what loss.backward() raises on a loss with one number per image (reduction='none'): backward() needs one number; leave reduction at its default, the mean",
         "你的错误与对每张图像一个数的损失（reduction='none'）调用 loss.backward() 时引发的错误完全相同：backward() 需要一个数；请保持 reduction 的默认值（平均）",

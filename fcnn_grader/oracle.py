@@ -146,8 +146,15 @@ LOSS_FORMS = {
     "bce_logits": ("F.binary_cross_entropy_with_logits(preds, F.one_hot(labels, 10).float())",
                    lambda p, y, _: F.binary_cross_entropy_with_logits(p, _one_hot(p, y))),
     "nll_softmax": ("F.nll_loss(F.softmax(preds, dim=1), labels)", lambda p, y, _: F.nll_loss(F.softmax(p, dim=1), y)),
+    "nll_log_softmax_dim0": ("F.nll_loss(F.log_softmax(preds, dim=0), labels)", lambda p, y, _: F.nll_loss(F.log_softmax(p, dim=0), y)),
+    "ce_sigmoid": ("F.cross_entropy(torch.sigmoid(preds), labels)", lambda p, y, _: F.cross_entropy(torch.sigmoid(p), y)),
+    "bce_softmax": ("F.binary_cross_entropy(F.softmax(preds, dim=1), F.one_hot(labels, 10).float())",
+                    lambda p, y, _: F.binary_cross_entropy(F.softmax(p, dim=1), _one_hot(p, y))),
+    "smooth_l1_softmax": ("F.smooth_l1_loss(F.softmax(preds, dim=1), F.one_hot(labels, 10).float())",
+                          lambda p, y, _: F.smooth_l1_loss(F.softmax(p, dim=1), _one_hot(p, y))),
 }
-FIXED_LOSS_FORMS = ("multi_margin", "mse_softmax", "mse_logits", "l1_softmax", "bce_logits", "nll_softmax")
+FIXED_LOSS_FORMS = ("multi_margin", "mse_softmax", "mse_logits", "l1_softmax", "bce_logits", "nll_softmax",
+                    "nll_log_softmax_dim0", "ce_sigmoid", "bce_softmax", "smooth_l1_softmax")
 
 
 def loss_code(form: tuple) -> str:
@@ -182,14 +189,15 @@ def loss_variants(weights, images, labels, device="cpu", forms=()) -> dict:
 
 def train_steps(
     weights, batches, device="cpu", mistake: str | None = None, lr: float = LEARNING_RATE, loss_scale: float = 1.0, kind: str = "adam",
-    form: tuple | None = None, weight_decay: float = 0.0, max_norm: float | None = None,
+    form: tuple | None = None, weight_decay: float = 0.0, max_norm: float | None = None, adam: tuple = (),
 ) -> list[dict]:
     """The course's step on each batch with one Adam; what a correct training_step gives.
 
     ``mistake`` replays one of MISTAKES instead; ``lr``, ``loss_scale`` (the loss
     times a number before backward), ``kind``, ``form`` (another loss, see LOSS_FORMS),
-    ``weight_decay`` (set on the optimizer) and ``max_norm`` (clip_grad_norm_ before
-    step) replay the families of diagnosis.py.
+    ``weight_decay`` (set on the optimizer), ``adam`` (other Adam settings, (name, value)
+    pairs: betas, amsgrad) and ``max_norm`` (clip_grad_norm_ before step) replay the
+    families of diagnosis.py.
     Each step also records "ce", the cross-entropy of its predictions, and "norm", the
     gradient's norm before any clipping.
     """
@@ -197,6 +205,7 @@ def train_steps(
     optimizer = make_optimizer(net, lr, kind)
     if weight_decay:
         optimizer.param_groups[0]["weight_decay"] = weight_decay
+    optimizer.param_groups[0].update(dict(adam))
     steps = []
     for images, labels in batches:
         if mistake == "fresh_optimizer":
