@@ -197,55 +197,59 @@ def decay_from_first_update(start, after, grads, lr: float = LEARNING_RATE) -> f
     return simplest_in(lo, hi) if lo < hi else None
 
 
-def clip_from_steps(weights, batches, device, got_weights, tolerance: float) -> float | None:
-    """The max_norm of a clip_grad_norm_ before step() that the student's weights imply, or None.
+def clip_from_steps(weights, batches, device, got_steps: list, tolerance: float) -> float | None:
+    """The max_norm of a clip_grad_norm_ before step() that the student's steps imply, or None.
 
-    Clipping scales a step's gradient by max_norm / norm where the norm is larger. Adam's update does
-    not change when every gradient is scaled alike, so it shows only at a step whose gradient is much
-    larger than the ones before: the first step where the student's weights part from the course's,
-    all earlier ones agreeing. max_norm is then searched (golden section on its logarithm) for the
-    replay closest to the student's weights after that step; the candidate replays it on every step."""
+    Clipping scales a step's gradient in place by max_norm / norm where the norm is larger, and
+    Adam's update does not change when every gradient is scaled alike: it shows first at a step
+    whose gradient is larger than the ones before. There, all earlier steps agreeing, the student's
+    gradient (the runner keeps it after the step) is the course's times c < 1: max_norm = c * norm."""
     start = oracle.initial_weights()
-    course = oracle.train_steps(weights, batches[: len(got_weights)], device)
-    parted = [oracle.update_distance(g, r["weights"], start) >= tolerance for g, r in zip(got_weights, course)]
-    if True not in parted or parted.index(True) == 0:
+    course = oracle.train_steps(weights, batches[: len(got_steps)], device)
+    parted = [oracle.update_distance(g["weights"], r["weights"], start) >= tolerance for g, r in zip(got_steps, course)]
+    if True not in parted:
         return None
     k = parted.index(True)
-    if any(parted[:k]) or course[k]["norm"] is None or course[k]["norm"] <= max(r["norm"] or 0 for r in course[:k]):
+    got = got_steps[k].get("grads") or []
+    if len(got) != len(course[k]["grads"]) or any(g is None for g in got):
         return None
-
-    def distance(log_m):
-        replay = oracle.train_steps(weights, batches[: k + 1], device, max_norm=math.exp(log_m))
-        return oracle.update_distance(got_weights[k], replay[k]["weights"], start)
-
-    lo, hi = math.log(course[k]["norm"]) - math.log(1e4), math.log(course[k]["norm"])
-    ratio = (math.sqrt(5) - 1) / 2
-    x1, x2 = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-    f1, f2 = distance(x1), distance(x2)
-    for _ in range(18):
-        if f1 < f2:
-            hi, x2, f2 = x2, x1, f1
-            x1 = hi - ratio * (hi - lo)
-            f1 = distance(x1)
-        else:
-            lo, x1, f1 = x1, x2, f2
-            x2 = lo + ratio * (hi - lo)
-            f2 = distance(x2)
-    best = math.exp((lo + hi) / 2)
-    return nice(best) if min(f1, f2) < 10 * tolerance else None
+    g_s = torch.cat([g.flatten().double() for g in got])
+    g_c = torch.cat([g.flatten().double() for g in course[k]["grads"]])
+    if g_c.pow(2).sum() == 0 or g_s.pow(2).sum() == 0:
+        return None
+    c = ((g_s * g_c).sum() / g_c.pow(2).sum()).item()
+    if not 0 < c < 1 or (g_s - c * g_c).norm() > 1e-3 * g_s.norm():
+        return None
+    return nice(c * course[k]["norm"])
 
 
-def name_training(weights, batches, device, got_weights: list, tolerance: float, candidates) -> tuple:
+def same_first_gradient(weights, batches, device, got_grads) -> bool:
+    """Is the student's first gradient the course's? Then their first loss has cross-entropy's gradient,
+    and no other loss form (each has another gradient there) can give their numbers."""
+    if not got_grads or any(g is None for g in got_grads):
+        return False
+    course = oracle.train_steps(weights, batches[:1], device)[0]["grads"]
+    diff = sum(float((g - c.to(g.device)).double().pow(2).sum()) for g, c in zip(got_grads, course))
+    size = sum(float(c.double().pow(2).sum()) for c in course)
+    return diff <= 1e-10 * size
+
+
+def name_training(weights, batches, device, got_weights: list, tolerance: float, candidates, first_grads=None) -> tuple:
     """The candidate whose replayed weights after each step match the student's (every step given).
 
-    The first step goes first: most candidates part from the student's numbers there, and only
+    ``first_grads``: the student's gradient after the first step, when the runner kept it.
+    The first step goes first, then the first two: most candidates part from the student's numbers
+    there (Adam's settings and a new optimizer per step leave the first step as it is), and only
     those that do not are replayed on every step."""
     start = oracle.initial_weights()
     count = len(got_weights)
+    course_loss = first_grads is not None and same_first_gradient(weights, batches, device, first_grads)
 
     def matches(c: Candidate) -> bool:
+        if course_loss and "form" in c.replay:
+            return False
         try:
-            for upto in dict.fromkeys((1, count)):
+            for upto in dict.fromkeys(min(n, count) for n in (1, 2, count)):
                 replay = oracle.train_steps(weights, batches[:upto], device, **c.replay)
                 if not all(oracle.update_distance(g, r["weights"], start) < tolerance for g, r in zip(got_weights, replay)):
                     return False

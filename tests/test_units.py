@@ -486,13 +486,13 @@ def test_a_clip_shows_only_at_a_large_gradient_and_its_max_norm_is_found():
     course = oracle.train_steps(weights, data)
     distances = [oracle.update_distance(g["weights"], c["weights"], weights) for g, c in zip(got, course)]
     assert max(distances[:4]) == 0 and min(distances[4:]) > 10 * SAME_TRAINING
-    clip = diagnosis.clip_from_steps(weights, data, "cpu", [s["weights"] for s in got], SAME_TRAINING)
+    clip = diagnosis.clip_from_steps(weights, data, "cpu", got, SAME_TRAINING)
     assert clip == 1.0
     hint, _ = diagnosis.name_training(weights, data, "cpu", [s["weights"] for s in got], SAME_TRAINING, diagnosis.training_candidates(clip=clip))
     assert hint.key == "hint.clip_grad"
     # Training that parts at the first step is no clip's doing.
     wrong = oracle.train_steps(weights, data, lr=0.02)
-    assert diagnosis.clip_from_steps(weights, data, "cpu", [s["weights"] for s in wrong], SAME_TRAINING) is None
+    assert diagnosis.clip_from_steps(weights, data, "cpu", wrong, SAME_TRAINING) is None
 
 
 def test_an_error_is_named_only_by_the_loss_line_whose_replay_raises_it():

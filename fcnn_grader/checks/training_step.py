@@ -73,9 +73,10 @@ def diagnose_training(weights, data, steps, device):
     ce = [oracle.cross_entropy(b, *d, device) for b, d in zip(befores, data)]
     uniform = [oracle.loss_variants(b, *d, device)["uniform"] for b, d in zip(befores, data)]
     smoothing = diagnosis.smoothing_from_loss(got, ce, uniform)
-    clip = diagnosis.clip_from_steps(weights, data, device, [s["weights"] for s in steps], SAME_TRAINING)
+    clip = diagnosis.clip_from_steps(weights, data, device, steps, SAME_TRAINING)
     candidates = diagnosis.training_candidates(lr_adam, lr_sgd, smoothing=smoothing, decay=decay, clip=clip)
-    hint, tried = diagnosis.name_training(weights, data, device, [s["weights"] for s in steps], SAME_TRAINING, candidates)
+    hint, tried = diagnosis.name_training(weights, data, device, [s["weights"] for s in steps], SAME_TRAINING, candidates,
+                                          first_grads=steps[0]["grads"])
     return hint, None if hint else diagnosis.ruled_out(tried)
 
 
