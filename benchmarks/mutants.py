@@ -1276,7 +1276,7 @@ def right_hints(m: dict) -> set[str]:
         if kind == "kwarg_add" and "reduction='none'" in target:
             right |= {"hint.loss_not_scalar", "hint.backward_not_scalar"}
         if kind == "arg_swap" and "cross_entropy" in desc:
-            right.add("hint.loss_args_swapped")
+            right |= {"hint.loss_args_swapped", "hint.softmax_on_integers"}
         if kind == "name_swap" and target.startswith("cross_entropy->") and "nll_loss" not in target:
             right.add("hint.loss_form")  # shows the loss code its replay gives
         # "x has no value where this line reads it / is read before the statement that sets it": the

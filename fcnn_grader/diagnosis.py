@@ -647,14 +647,18 @@ def _step_error_candidates() -> list[tuple[Candidate, Callable]]:
     out.append((Candidate("hint.loss_not_scalar", label="F.mse_loss(..., reduction='none')"),
                 lambda p, y: F.mse_loss(F.softmax(p, dim=1), F.one_hot(y, NUM_CLASSES).to(p.dtype), reduction="none")))
     # loss functions that take targets shaped like the predictions, given the labels as they are
-    for code, fn in (("F.mse_loss(preds, labels)", lambda p, y: F.mse_loss(p, y)),
-                     ("F.mse_loss(preds, labels.float())", lambda p, y: F.mse_loss(p, y.float())),
-                     ("F.l1_loss(preds, labels)", lambda p, y: F.l1_loss(p, y)),
-                     ("F.binary_cross_entropy_with_logits(preds, labels)", lambda p, y: F.binary_cross_entropy_with_logits(p, y)),
-                     ("F.binary_cross_entropy_with_logits(preds, labels.float())", lambda p, y: F.binary_cross_entropy_with_logits(p, y.float())),
-                     ("F.cross_entropy(preds.argmax(dim=1), labels)", lambda p, y: F.cross_entropy(p.argmax(dim=1), y)),
-                     ("F.cross_entropy(preds.argmax(dim=1).float(), labels)", lambda p, y: F.cross_entropy(p.argmax(dim=1).float(), y))):
-        out.append((Candidate("hint.loss_form_error", (("code", code),), label=code), fn))
+    # (what the hint shows: one name for the forms that raise alike, the form replayed)
+    elementwise = "F.mse_loss(preds, labels) or F.l1_loss(preds, labels)"
+    for code, shown, fn in ((elementwise, "mse_loss", lambda p, y: F.mse_loss(p, y)),
+                            (elementwise, "mse_loss(labels.float())", lambda p, y: F.mse_loss(p, y.float())),
+                            (elementwise, "l1_loss", lambda p, y: F.l1_loss(p, y)),
+                            ("F.binary_cross_entropy_with_logits(preds, labels)", "BCE-with-logits", lambda p, y: F.binary_cross_entropy_with_logits(p, y)),
+                            ("F.binary_cross_entropy_with_logits(preds, labels)", "BCE-with-logits(labels.float())",
+                             lambda p, y: F.binary_cross_entropy_with_logits(p, y.float())),
+                            ("F.cross_entropy(preds.argmax(dim=1), labels)", "cross_entropy(argmax)", lambda p, y: F.cross_entropy(p.argmax(dim=1), y)),
+                            ("F.cross_entropy(preds.argmax(dim=1), labels)", "cross_entropy(argmax.float())",
+                             lambda p, y: F.cross_entropy(p.argmax(dim=1).float(), y))):
+        out.append((Candidate("hint.loss_form_error", (("code", code),), label=shown), fn))
     return out
 
 

@@ -136,6 +136,7 @@ _ERROR_HINTS = [
     (r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)", "hint.batch_mismatch"),
     (r"Trying to backward through the graph a second time", "hint.second_backward"),
     (r"grad can be implicitly created only for scalar outputs", "hint.backward_not_scalar"),
+    (r"\"\w*softmax\w*\" not implemented for '(Long|Int|Short|Byte|Bool)'", "hint.softmax_on_integers"),
     (r"Can't call numpy\(\) on Tensor that requires grad", "hint.numpy_requires_grad"),
     (r"can't convert cuda", "hint.numpy_cuda"),
     (r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)", "hint.argmax_dim"),

@@ -291,6 +291,10 @@ _M: dict[str, tuple[str, str]] = {
         "backward() was called on a tensor of several numbers: the loss must be one number, as F.cross_entropy(preds, labels) gives with its default reduction (the mean)",
         "对一个包含多个数的张量调用了 backward()：损失必须是一个数，正如 F.cross_entropy(preds, labels) 在默认 reduction（平均）下给出的那样",
     ),
+    "hint.softmax_on_integers": (
+        "a softmax (the one inside F.cross_entropy) was given a tensor of integers: the predictions, floats, come first and the labels second, F.cross_entropy(preds, labels)",
+        "softmax（F.cross_entropy 内部的那个）收到了一个整数张量：预测（浮点数）在前，标签在后，F.cross_entropy(preds, labels)",
+    ),
     "hint.forward_grad_off": (
         "gradient tracking was off while the network ran (its output has no graph): preds = network(images) sits in a torch.no_grad() block or after torch.set_grad_enabled(False); run the forward pass with tracking on",
         "网络运行时梯度跟踪是关闭的（它的输出没有计算图）：preds = network(images) 位于 torch.no_grad() 块中或在 torch.set_grad_enabled(False) 之后；请在开启梯度跟踪时做前向传播",

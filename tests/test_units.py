@@ -148,6 +148,7 @@ def test_failure_renders_in_both_languages():
         ("RuntimeError: The size of tensor a (10) must match the size of tensor b (4) at non-singleton dimension 0", "hint.argmax_dim"),
         ("RuntimeError: Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.", "hint.numpy_requires_grad"),
         ("RuntimeError: grad can be implicitly created only for scalar outputs", "hint.backward_not_scalar"),
+        ("NotImplementedError: \"log_softmax_lastdim_kernel_impl\" not implemented for 'Long'", "hint.softmax_on_integers"),
         ("KeyError: 'x'", None),
     ],
 )
