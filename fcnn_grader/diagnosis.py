@@ -16,6 +16,7 @@ or several do, the check says where, expected, found and what it ruled out
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -670,7 +671,8 @@ def name_step_error(record: dict, weights, batch, device):
     raised = {}
     images, labels = (t.to(device) for t in batch)
     net = oracle.network(weights, device)
-    with torch.enable_grad():
+    with torch.enable_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the replays' own warnings (a target size that broadcasts) are not the student's
         for c, loss_fn in pairs:
             net.zero_grad()
             try:
