@@ -1151,8 +1151,11 @@ RIGHT_FOR_REWRITE = {
     ("training_step.py", "stale_first"): {"hint.stale_first"},
     ("training_step.py", "stale_previous"): {"hint.stale_previous"},
     ("training_step.py", "running_mean"): {"hint.running_mean"},
-    ("*", "no_grad_forward"): {"hint.grad_disabled", "hint.grad_disabled_at", "hint.graph_cut", "hint.loop_forward_no_grad"},
+    ("*", "no_grad_forward"): {"hint.grad_disabled", "hint.grad_disabled_at", "hint.graph_cut", "hint.loop_forward_no_grad", "hint.forward_grad_off"},
     ("training_step.py", "labels_float"): {"hint.labels_dtype"},
+    ("training_step.py", "mse"): {"hint.loss_form"},  # its words show the loss code the replay gives
+    ("training_step.py", "clip_grad"): {"hint.clip_grad"},
+    ("training_step.py", "weight_decay"): {"hint.weight_decay"},
     ("training_step.py", "manual_update"): {"hint.no_step", "hint.mistake.sgd", "hint.other_optimizer"},  # "optimizer.step() is missing": it is
     ("training_loop.py", "times_batch"): {"hint.total_times_batch"},
     ("training_loop.py", "correct_after_update"): {"hint.correct_after_update"},
@@ -1274,7 +1277,25 @@ def right_hints(m: dict) -> set[str]:
         if kind == "insert_fresh_optimizer":
             right.add("hint.other_optimizer")  # the given optimizer never steps
         if kind == "insert_detach":
-            right.add("hint.graph_cut")
+            # grad_disabled says "tracking off, or something cut the graph (.detach(), ...)": true for both
+            right |= {"hint.graph_cut", "hint.loss_graph_cut", "hint.grad_disabled"}
+        if kind == "insert_grad_off":
+            right.add("hint.forward_grad_off")
+        if kind == "kwarg_add" and "label_smoothing" in target:
+            right.add("hint.loss_label_smoothing")
+        if kind == "kwarg_add" and "ignore_index" in target:
+            right.add("hint.loss_ignore_index")
+        if kind == "kwarg_add" and "reduction='none'" in target:
+            right |= {"hint.loss_not_scalar", "hint.backward_not_scalar"}
+        if kind == "arg_swap" and "cross_entropy" in desc:
+            right |= {"hint.loss_args_swapped", "hint.softmax_on_integers"}
+        if kind == "name_swap" and target.startswith("cross_entropy->") and "nll_loss" not in target:
+            right.add("hint.loss_form")  # shows the loss code its replay gives
+        # "x has no value where this line reads it / is read before the statement that sets it": the
+        # statement that sets it (preds, loss, a total) removed, or moved after its first use
+        if (kind == "remove_stmt" and target in ("network", "cross_entropy", "assign")
+                or kind == "swap_stmts" and target in ("network<->cross_entropy", "cross_entropy<->backward", "assign<->for")):
+            right |= {"hint.name_unset", "hint.name_set_later"}
         if (kind == "remove_stmt" and target == "backward") or (kind == "swap_stmts" and set(target.split("<->")) in ({"backward", "step"}, {"zero_grad", "backward"})):
             right.add("hint.step_without_grads")
         if kind == "insert_loss_plus":

@@ -16,6 +16,7 @@ or several do, the check says where, expected, found and what it ruled out
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from . import oracle
-from .contract import LEARNING_RATE
+from .contract import LEARNING_RATE, NUM_CLASSES
 from .feedback import T
 
 
@@ -80,11 +81,44 @@ MISTAKE_LABELS = {
 }
 
 LR_GRID = tuple(sorted({m * 10.0**e for m in (1, 2, 5) for e in range(-4, 1)} - {LEARNING_RATE}))
+ADAM_SETTINGS = (("amsgrad", True), ("betas", (0.5, 0.999)), ("betas", (0.8, 0.999)), ("betas", (0.95, 0.999)), ("betas", (0.99, 0.999)),
+                 ("betas", (0.9, 0.9)), ("betas", (0.9, 0.99)), ("betas", (0.9, 0.9999)), ("betas", (0.0, 0.999)))
+SMOOTHING_GRID = (0.05, 0.1, 0.2)  # label_smoothing when no returned loss gives it (train_epoch)
+DECAY_GRID = (1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1)  # weight_decay when the first update does not bound it
 
 
-def training_candidates(lr_adam: float | None = None, lr_sgd: float | None = None, grid: bool = False) -> list[Candidate]:
+def simplest_in(lo: float, hi: float) -> float | None:
+    """The number a student most likely wrote that lies in (lo, hi): one significant digit (1, 5, 2 first), then two."""
+    for digits in ((1, 5, 2), (3, 4, 6, 7, 8, 9), tuple(range(11, 100))):
+        for e in range(-7, 4):
+            for m in digits:
+                x = float(f"{m}e{e - (1 if m >= 10 else 0)}")
+                if lo < x < hi:
+                    return x
+    return None
+
+
+def loss_form_candidates(smoothing=None, grid: bool = False) -> list[Candidate]:
+    """The loss forms of oracle.LOSS_FORMS as training candidates: label_smoothing (found, or a grid),
+    ignore_index for each class, and the other loss functions."""
+    out = []
+    for e in [smoothing] if smoothing is not None else SMOOTHING_GRID if grid else []:
+        if 0 < e < 1:
+            out.append(Candidate("hint.loss_label_smoothing", (("e", f"{e:g}"),), {"form": ("label_smoothing", e)}, "label_smoothing"))
+    for k in range(NUM_CLASSES):
+        out.append(Candidate("hint.loss_ignore_index", (("k", k),), {"form": ("ignore_index", k)}, "ignore_index"))
+    for name in oracle.FIXED_LOSS_FORMS:
+        code = oracle.loss_code((name, None))
+        out.append(Candidate("hint.loss_form", (("code", code),), {"form": (name, None)}, code))
+    return out
+
+
+def training_candidates(lr_adam: float | None = None, lr_sgd: float | None = None, grid: bool = False,
+                        smoothing: float | None = None, decay: float | None = None, clip: float | None = None) -> list[Candidate]:
     """Every way of training the grader replays. Learning rates found from the student's
-    first update (``lr_adam``, ``lr_sgd``); without them (only totals to go by) a grid."""
+    first update (``lr_adam``, ``lr_sgd``), label smoothing from the returned loss, weight decay
+    from the first update, a clip's max_norm from the step it shows at; without them (only totals
+    to go by) a grid."""
     out = [
         Candidate(f"hint.mistake.{m}", replay={"mistake": m}, label=MISTAKE_LABELS[m])
         for m in oracle.MISTAKES
@@ -100,6 +134,15 @@ def training_candidates(lr_adam: float | None = None, lr_sgd: float | None = Non
     for lr in sgd:
         if lr > 0:
             out.append(Candidate("hint.mistake.sgd", (("lr", f"{lr:g}"),), {"lr": lr, "kind": "sgd"}, "SGD"))
+    out += loss_form_candidates(smoothing, grid)
+    for w in [decay] if decay is not None else DECAY_GRID if grid else []:
+        out.append(Candidate("hint.weight_decay", (("w", f"{w:g}"),), {"weight_decay": w}, "weight_decay"))
+    if clip is not None:
+        out.append(Candidate("hint.clip_grad", (("m", f"{clip:g}"),), {"max_norm": clip}, "clip_grad_norm_"))
+    # Adam's other settings: they leave the first update as it is, so they are replayed in full only
+    # when the student's first step is the course's.
+    for setting, value in ADAM_SETTINGS:
+        out.append(Candidate("hint.adam_setting", (("setting", f"{setting}={value}"),), {"adam": ((setting, value),)}, f"Adam {setting}"))
     return out
 
 
@@ -121,17 +164,99 @@ def first_update_rates(start, after, grads) -> tuple[float | None, float | None]
     return lr_adam, lr_sgd
 
 
-def name_training(weights, batches, device, got_weights: list, tolerance: float, candidates) -> tuple:
-    """The candidate whose replayed weights after each step match the student's (every step given)."""
+def smoothing_from_loss(got: list, ce: list, uniform: list) -> float | None:
+    """The label_smoothing e that gives the returned losses: (1 - e) * CE + e * mean_k(-log p_k), call by call
+    (least squares over the calls: near the start CE and the uniform term are close, later calls tell more)."""
+    pairs = [(g - c, u - c) for g, c, u in zip(got, ce, uniform) if g is not None and math.isfinite(g)]
+    den = sum(d * d for _, d in pairs)
+    if not pairs or den < 1e-10:
+        return None
+    e = nice(sum(n * d for n, d in pairs) / den)
+    return e if 0 < e < 1 else None
+
+
+def decay_from_first_update(start, after, grads, lr: float = LEARNING_RATE) -> float | None:
+    """The weight_decay Adam's first update implies: with L2 decay w, each weight moves by lr against
+    the sign of g + w * p, so a weight moves uphill (with its own gradient) exactly where p and g have
+    opposite signs and w > |g / p|. The uphill ones bound w from below, the others from above."""
+    if not grads or any(g is None for g in grads):
+        return None
+    delta = torch.cat([(a - s).flatten().double() for a, s in zip(after, start)])
+    p = torch.cat([s.flatten().double() for s in start])
+    g = torch.cat([x.flatten().double() for x in grads])
+    moved = delta.abs() > 1e-12
+    if not moved.any() or not close(delta[moved].abs().median().item(), lr, 0.05):
+        return None  # not Adam's first step at the course's rate
+    opposite = moved & (p * g < 0)
+    ratio = (g / p).abs()
+    uphill = opposite & (delta * g > 0)
+    downhill = opposite & (delta * g < 0)
+    if not uphill.any():
+        return None
+    lo = ratio[uphill].max().item()
+    hi = ratio[downhill].min().item() if downhill.any() else lo * 10
+    return simplest_in(lo, hi) if lo < hi else None
+
+
+def clip_from_steps(weights, batches, device, got_steps: list, tolerance: float) -> float | None:
+    """The max_norm of a clip_grad_norm_ before step() that the student's steps imply, or None.
+
+    Clipping scales a step's gradient in place by max_norm / norm where the norm is larger, and
+    Adam's update does not change when every gradient is scaled alike: it shows first at a step
+    whose gradient is larger than the ones before. There, all earlier steps agreeing, the student's
+    gradient (the runner keeps it after the step) is the course's times c < 1: max_norm = c * norm."""
+    start = oracle.initial_weights()
+    course = oracle.train_steps(weights, batches[: len(got_steps)], device)
+    parted = [oracle.update_distance(g["weights"], r["weights"], start) >= tolerance for g, r in zip(got_steps, course)]
+    if True not in parted:
+        return None
+    k = parted.index(True)
+    got = got_steps[k].get("grads") or []
+    if len(got) != len(course[k]["grads"]) or any(g is None for g in got):
+        return None
+    g_s = torch.cat([g.flatten().double() for g in got])
+    g_c = torch.cat([g.flatten().double() for g in course[k]["grads"]])
+    if g_c.pow(2).sum() == 0 or g_s.pow(2).sum() == 0:
+        return None
+    c = ((g_s * g_c).sum() / g_c.pow(2).sum()).item()
+    if not 0 < c < 1 or (g_s - c * g_c).norm() > 1e-3 * g_s.norm():
+        return None
+    return nice(c * course[k]["norm"])
+
+
+def same_first_gradient(weights, batches, device, got_grads) -> bool:
+    """Is the student's first gradient the course's? Then their first loss has cross-entropy's gradient,
+    and no other loss form (each has another gradient there) can give their numbers."""
+    if not got_grads or any(g is None for g in got_grads):
+        return False
+    course = oracle.train_steps(weights, batches[:1], device)[0]["grads"]
+    diff = sum(float((g - c.to(g.device)).double().pow(2).sum()) for g, c in zip(got_grads, course))
+    size = sum(float(c.double().pow(2).sum()) for c in course)
+    return diff <= 1e-10 * size
+
+
+def name_training(weights, batches, device, got_weights: list, tolerance: float, candidates, first_grads=None) -> tuple:
+    """The candidate whose replayed weights after each step match the student's (every step given).
+
+    ``first_grads``: the student's gradient after the first step, when the runner kept it.
+    The first step goes first, then the first two: most candidates part from the student's numbers
+    there (Adam's settings and a new optimizer per step leave the first step as it is), and only
+    those that do not are replayed on every step."""
     start = oracle.initial_weights()
     count = len(got_weights)
+    course_loss = first_grads is not None and same_first_gradient(weights, batches, device, first_grads)
 
     def matches(c: Candidate) -> bool:
+        if course_loss and "form" in c.replay:
+            return False
         try:
-            replay = oracle.train_steps(weights, batches[:count], device, **c.replay)
+            for upto in dict.fromkeys(min(n, count) for n in (1, 2, count)):
+                replay = oracle.train_steps(weights, batches[:upto], device, **c.replay)
+                if not all(oracle.update_distance(g, r["weights"], start) < tolerance for g, r in zip(got_weights, replay)):
+                    return False
         except (RuntimeError, ValueError):
             return False
-        return all(oracle.update_distance(g, r["weights"], start) < tolerance for g, r in zip(got_weights, replay))
+        return True
 
     return unique(candidates, matches)
 
@@ -139,13 +264,14 @@ def name_training(weights, batches, device, got_weights: list, tolerance: float,
 def name_epoch(weights, batches, device, losses: list, final_weights, loss_rtol: float, tolerance: float, candidates):
     """The candidate whose replayed epoch gives the student's loss on every batch and the final weights.
 
-    The first two batches go first: most candidates part from the student's numbers there,
-    and the whole epoch is replayed only for those that do not.
+    The first two batches go first, then eight: most candidates part from the student's numbers
+    there (Adam's settings leave the first update, so the first two losses, as they are), and the
+    whole epoch is replayed only for those that do not.
     """
 
     def matches(c: Candidate) -> bool:
         try:
-            for upto in (min(2, len(batches)), len(batches)):
+            for upto in dict.fromkeys(min(n, len(batches)) for n in (2, 8, len(batches))):
                 replay = oracle.train_steps(weights, batches[:upto], device, **c.replay)
                 if not all(close(got, r["ce"], loss_rtol) for got, r in zip(losses, replay)):
                     return False
@@ -164,13 +290,14 @@ def loss_table(probes: list[dict], device) -> dict[str, list[float]]:
 
     A probe is {"before": weights, "after": weights, "batch": (images, labels)}.
     """
-    table = {"ce": [], "after": [], **{m: [] for m in oracle.LOSS_MISTAKES}, "n": []}
+    forms = [c.replay["form"] for c in loss_form_candidates()]
+    table = {"ce": [], "after": [], "n": []}
     for probe in probes:
         images, labels = probe["batch"]
         table["ce"].append(oracle.cross_entropy(probe["before"], images, labels, device))
         table["after"].append(oracle.cross_entropy(probe["after"], images, labels, device))
-        for m, v in oracle.loss_variants(probe["before"], images, labels, device).items():
-            table[m].append(v)
+        for m, v in oracle.loss_variants(probe["before"], images, labels, device, forms).items():
+            table.setdefault(m, []).append(v)
         table["n"].append(len(labels))
     return table
 
@@ -191,6 +318,16 @@ def loss_candidates(table: dict, got: list) -> list[Candidate]:
         Candidate("hint.running_sum", replay={"values": [sum(ce[: i + 1]) for i in range(k)]}, label="running sum"),
     ]
     first = got[0] if got else None
+    smoothing = smoothing_from_loss(got, ce, table["uniform"]) if "uniform" in table else None
+    for c in loss_form_candidates(smoothing):
+        form = c.replay["form"]
+        if form[0] == "label_smoothing":
+            values = [(1 - form[1]) * c_ + form[1] * u for c_, u in zip(ce, table["uniform"])]
+        elif form in table:
+            values = table[form]
+        else:
+            continue  # a table made without this form
+        out.append(Candidate(c.key, c.params, {"values": values}, c.label))
     if first is not None and ce[0] != 0:
         scale = nice(first / ce[0])
         if scale == table["n"][0]:
@@ -783,3 +920,58 @@ def name_stage(point: str, prev, got, weights, device, atol: float, rtol: float)
             except (RuntimeError, ValueError):
                 results[c] = None
     return unique([c for c, _ in pairs], matches)
+
+
+# ----- an error in training_step: replayed on the same inputs ---------------------------------
+
+_LOSS_FNS = {"F.cross_entropy": F.cross_entropy, "F.nll_loss": F.nll_loss, "F.multi_margin_loss": F.multi_margin_loss}
+
+
+def _step_error_candidates() -> list[tuple[Candidate, Callable]]:
+    """Loss lines that raise: (candidate, loss from preds and labels). Each loss function with its
+    arguments swapped, with the labels cast to a float type, with reduction='none' (then backward
+    raises), and the one-hot losses with reduction='none'."""
+    out = []
+    for name, fn in _LOSS_FNS.items():
+        code = f"{name}(labels, preds)"
+        out.append((Candidate("hint.loss_args_swapped", (("code", code),), label=code), lambda p, y, fn=fn: fn(y, p)))
+        for cast in ("float", "double", "half"):
+            code = f"labels.{cast}()"
+            out.append((Candidate("hint.labels_dtype", (("code", code),), label=f"{name}(preds, {code})"), lambda p, y, fn=fn, cast=cast: fn(p, getattr(y, cast)())))
+        out.append((Candidate("hint.loss_not_scalar", label=f"{name}(..., reduction='none')"), lambda p, y, fn=fn: fn(p, y, reduction="none")))
+    out.append((Candidate("hint.loss_not_scalar", label="F.mse_loss(..., reduction='none')"),
+                lambda p, y: F.mse_loss(F.softmax(p, dim=1), F.one_hot(y, NUM_CLASSES).to(p.dtype), reduction="none")))
+    # loss functions that take targets shaped like the predictions, given the labels as they are
+    # (what the hint shows: one name for the forms that raise alike, the form replayed)
+    elementwise = "F.mse_loss(preds, labels) or F.l1_loss(preds, labels)"
+    for code, shown, fn in ((elementwise, "mse_loss", lambda p, y: F.mse_loss(p, y)),
+                            (elementwise, "mse_loss(labels.float())", lambda p, y: F.mse_loss(p, y.float())),
+                            (elementwise, "l1_loss", lambda p, y: F.l1_loss(p, y)),
+                            ("F.binary_cross_entropy_with_logits(preds, labels)", "BCE-with-logits", lambda p, y: F.binary_cross_entropy_with_logits(p, y)),
+                            ("F.binary_cross_entropy_with_logits(preds, labels)", "BCE-with-logits(labels.float())",
+                             lambda p, y: F.binary_cross_entropy_with_logits(p, y.float())),
+                            ("F.cross_entropy(preds.argmax(dim=1), labels)", "cross_entropy(argmax)", lambda p, y: F.cross_entropy(p.argmax(dim=1), y)),
+                            ("F.cross_entropy(preds.argmax(dim=1), labels)", "cross_entropy(argmax.float())",
+                             lambda p, y: F.cross_entropy(p.argmax(dim=1).float(), y))):
+        out.append((Candidate("hint.loss_form_error", (("code", code),), label=shown), fn))
+    return out
+
+
+def name_step_error(record: dict, weights, batch, device):
+    """The loss line whose replay (forward on the grader's network, that loss, backward) on the batch the
+    student's call failed on raises the student's exception: the same type and the same message."""
+    pairs = _step_error_candidates()
+    raised = {}
+    images, labels = (t.to(device) for t in batch)
+    net = oracle.network(weights, device)
+    with torch.enable_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the replays' own warnings (a target size that broadcasts) are not the student's
+        for c, loss_fn in pairs:
+            net.zero_grad()
+            try:
+                loss_fn(net(images), labels).backward()
+                raised[c] = None
+            except Exception as exc:  # noqa: BLE001 -- what it raises is what is compared
+                raised[c] = (type(exc).__name__, str(exc))
+    want = (record.get("type"), record.get("message"))
+    return unique([c for c, _ in pairs], lambda c: raised.get(c) == want)

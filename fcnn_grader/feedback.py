@@ -135,9 +135,10 @@ _ERROR_HINTS = [
     (r"view size is not compatible with input tensor's size and stride", "hint.use_reshape"),
     (r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)", "hint.batch_mismatch"),
     (r"Trying to backward through the graph a second time", "hint.second_backward"),
+    (r"grad can be implicitly created only for scalar outputs", "hint.backward_not_scalar"),
+    (r"\"\w*softmax\w*\" not implemented for '(Long|Int|Short|Byte|Bool)'", "hint.softmax_on_integers"),
     (r"Can't call numpy\(\) on Tensor that requires grad", "hint.numpy_requires_grad"),
     (r"can't convert cuda", "hint.numpy_cuda"),
-    (r"expected scalar type Long but found Float", "hint.labels_dtype"),
     (r"modified by an inplace operation", "hint.inplace"),
     (r"Expected (3D \(unbatched\) or )?4D|Expected 4-dimensional input", "hint.conv_input"),
     (r"a Tensor with \d+ elements cannot be converted to Scalar|only one element tensors", "hint.item_on_batch"),
@@ -146,9 +147,21 @@ _ERROR_HINTS = [
 ]
 
 
+# A name read before anything set it: the exception itself proves it, whatever the exercise.
+_UNSET_NAME = {
+    "NameError": r"^name '(\w+)' is not defined",
+    "UnboundLocalError": r"^(?:cannot access local variable '(\w+)'|local variable '(\w+)' referenced before assignment)",
+}
+
+
 def error_hint(record: dict):
     """A likely mistake for an error record, or None."""
     text = f"{record.get('type') or ''}: {record.get('message') or ''}"
+    unset = _UNSET_NAME.get(record.get("type") or "")
+    match = re.search(unset, record.get("message") or "") if unset else None
+    if match:
+        name = next(g for g in match.groups() if g)
+        return T("hint.name_unset" if record["type"] == "NameError" else "hint.name_set_later", name=name)
     if record.get("grad_off") and "grad" in text:
         return T("hint.grad_disabled_at", where=record["grad_off"])
     for pattern, key in _ERROR_HINTS:

@@ -145,6 +145,7 @@ _M: dict[str, tuple[str, str]] = {
     "where.returned_type": ("the type of the returned value", "返回值的类型"),
     "where.same_batch": ("loss on the same batch, before and after", "同一批数据上更新前后的损失"),
     "where.after_step": ("weights after step {k}", "第 {k} 步之后的权重"),
+    "where.after_step_large": ("weights after step {k} (images x {scale}: a large gradient)", "第 {k} 步之后的权重（图像 x {scale}：很大的梯度）"),
     "where.after_epoch": ("weights after the epoch", "epoch 结束后的权重"),
     "where.batch": ("batch {i}", "第 {i} 批"),
     "where.test_set": ("accuracy on the 10,000 test images", "10,000 张测试图像上的准确率"),
@@ -250,6 +251,66 @@ _M: dict[str, tuple[str, str]] = {
         "{layer} 没有得到梯度：forward 没有用到它，或者在它之前切断了计算图（.detach()、.data、torch.no_grad()、.numpy()）",
     ),
     "hint.not_finite": ("something in forward divides by zero or overflows", "forward 中有除以零或溢出的运算"),
+    "hint.loss_label_smoothing": (
+        "your numbers match F.cross_entropy(preds, labels, label_smoothing={e}) exactly: the course's loss has no label smoothing, F.cross_entropy(preds, labels)",
+        "你的结果与 F.cross_entropy(preds, labels, label_smoothing={e}) 完全一致：课程中的损失不做标签平滑，F.cross_entropy(preds, labels)",
+    ),
+    "hint.loss_ignore_index": (
+        "your numbers match F.cross_entropy(preds, labels, ignore_index={k}) exactly: that leaves every image of class {k} out of the loss; use F.cross_entropy(preds, labels)",
+        "你的结果与 F.cross_entropy(preds, labels, ignore_index={k}) 完全一致：这会把类别 {k} 的所有图像排除在损失之外；请使用 F.cross_entropy(preds, labels)",
+    ),
+    "hint.loss_form": (
+        "your numbers match {code} exactly: the course's loss is F.cross_entropy(preds, labels), on the raw logits and the labels as class indices",
+        "你的结果与 {code} 完全一致：课程中的损失是 F.cross_entropy(preds, labels)，作用于原始 logits 和作为类别下标的标签",
+    ),
+    "hint.weight_decay": (
+        "your numbers match Adam with weight_decay={w} exactly: the course's Adam has no weight decay; do not set it on the optimizer",
+        "你的结果与 weight_decay={w} 的 Adam 完全一致：课程中的 Adam 没有权重衰减；请不要在优化器上设置它",
+    ),
+    "hint.clip_grad": (
+        "your numbers match clipping the gradient with torch.nn.utils.clip_grad_norm_(network.parameters(), {m}) before step(): the course does not clip; remove it",
+        "你的结果与在 step() 之前用 torch.nn.utils.clip_grad_norm_(network.parameters(), {m}) 裁剪梯度完全一致：课程中不裁剪梯度；请删掉它",
+    ),
+    "hint.loss_args_swapped": (
+        "your error is exactly what {code} raises: the predictions come first, then the labels, F.cross_entropy(preds, labels)",
+        "你的错误与 {code} 引发的错误完全相同：预测在前、标签在后，F.cross_entropy(preds, labels)",
+    ),
+    "hint.loss_form_error": (
+        "your error is exactly what {code} raises: the course's loss is F.cross_entropy(preds, labels), the raw logits and the labels as class indices",
+        "你的错误与 {code} 引发的错误完全相同：课程中的损失是 F.cross_entropy(preds, labels)，即原始 logits 和作为类别下标的标签",
+    ),
+    "hint.adam_setting": (
+        "your numbers match Adam with {setting} exactly: the course's Adam keeps its defaults, with lr=0.01 only; do not change its settings",
+        "你的结果与 {setting} 的 Adam 完全一致：课程中的 Adam 保持默认设置，只有 lr=0.01",
+    ),
+    "hint.loss_not_scalar": (
+        "your error is exactly what loss.backward() raises on a loss with one number per image (reduction='none'): backward() needs one number; leave reduction at its default, the mean",
+        "你的错误与对每张图像一个数的损失（reduction='none'）调用 loss.backward() 时引发的错误完全相同：backward() 需要一个数；请保持 reduction 的默认值（平均）",
+    ),
+    "hint.backward_not_scalar": (
+        "backward() was called on a tensor of several numbers: the loss must be one number, as F.cross_entropy(preds, labels) gives with its default reduction (the mean)",
+        "对一个包含多个数的张量调用了 backward()：损失必须是一个数，正如 F.cross_entropy(preds, labels) 在默认 reduction（平均）下给出的那样",
+    ),
+    "hint.softmax_on_integers": (
+        "a softmax (the one inside F.cross_entropy) was given a tensor of integers: the predictions, floats, come first and the labels second, F.cross_entropy(preds, labels)",
+        "softmax（F.cross_entropy 内部的那个）收到了一个整数张量：预测（浮点数）在前，标签在后，F.cross_entropy(preds, labels)",
+    ),
+    "hint.forward_grad_off": (
+        "gradient tracking was off while the network ran (its output has no graph): preds = network(images) sits in a torch.no_grad() block or after torch.set_grad_enabled(False); run the forward pass with tracking on",
+        "网络运行时梯度跟踪是关闭的（它的输出没有计算图）：preds = network(images) 位于 torch.no_grad() 块中或在 torch.set_grad_enabled(False) 之后；请在开启梯度跟踪时做前向传播",
+    ),
+    "hint.loss_graph_cut": (
+        "the network's output had its graph, yet the loss given to backward() has none: something between preds = network(images) and loss.backward() cuts it (.detach(), .data, .item(), a tensor rebuilt from numbers); compute the loss from preds directly",
+        "网络的输出带有计算图，但传给 backward() 的损失没有：在 preds = network(images) 与 loss.backward() 之间有操作切断了它（.detach()、.data、.item()、用数值重新构造的张量）；请直接由 preds 计算损失",
+    ),
+    "hint.name_unset": (
+        "{name} has no value where this line reads it: the statement that sets it ({name} = ..., or an import) is missing, misspelt or comes later",
+        "这一行读取 {name} 时它还没有值：给它赋值的语句（{name} = ...，或 import）缺失、拼错了，或者在这一行之后",
+    ),
+    "hint.name_set_later": (
+        "{name} is read before the statement that sets it has run: that statement is missing on this path or comes later; set {name} first",
+        "在给 {name} 赋值的语句执行之前就读取了它：这条语句在这条路径上缺失，或者在后面；请先给 {name} 赋值",
+    ),
     "hint.grad_disabled": (
         "the loss is not connected to the network's weights: either gradient tracking was off during the forward pass (torch.no_grad(), torch.set_grad_enabled(False)) or something cut the graph between the network's output and the loss (.detach(), .data, .item(), a tensor rebuilt from numbers). The course calls torch.set_grad_enabled(True) because earlier episodes turned it off",
         "损失与网络的权重没有连接：要么前向传播时梯度跟踪被关闭了（torch.no_grad()、torch.set_grad_enabled(False)），要么在网络输出与损失之间有操作切断了计算图（.detach()、.data、.item()、用数值重新构造的张量）。课程中调用 torch.set_grad_enabled(True)，正是因为之前的章节把它关掉了",
@@ -294,7 +355,10 @@ _M: dict[str, tuple[str, str]] = {
     ),
     "hint.count_fraction": ("return the number of correct predictions, not the fraction", "请返回预测正确的数量，而不是比例"),
     "hint.count_wrong": ("this is the number of wrong predictions: count where argmax equals the label", "这是预测错误的数量：请统计 argmax 等于标签的个数"),
-    "hint.labels_dtype": ("labels must be integer class indices (int64)", "标签必须是整数类别下标（int64）"),
+    "hint.labels_dtype": (
+        "your error is exactly what the loss raises when given {code}: it takes the labels as int64 class indices, as the loader gives them; pass labels unchanged",
+        "你的错误与把 {code} 传给损失函数时引发的错误完全相同：损失函数接收 int64 类别下标形式的标签，正如 loader 给出的那样；请原样传入 labels",
+    ),
     "hint.inplace": ("an in-place operation changed a tensor backward needs: use t = F.relu(t) rather than in-place forms", "原地操作修改了 backward 需要的张量：请用 t = F.relu(t) 而不是原地操作"),
     "hint.conv_input": ("conv layers take (N, 1, 28, 28) images: do not flatten or squeeze the input", "卷积层接收 (N, 1, 28, 28) 的图像：不要展平或压缩输入"),
     "hint.item_on_batch": (".item() (and int()) work on one number only: sum first, e.g. .sum().item()", ".item()（以及 int()）只能用于单个数：请先求和，例如 .sum().item()"),

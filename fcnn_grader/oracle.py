@@ -127,8 +127,45 @@ LOSS_MISTAKES = ("nll_on_logits", "softmax_in_loss")  # the wrong loss, all else
 MISTAKES = ("no_zero_grad", "double_step", "fresh_optimizer", "step_before_backward", "sum_loss", *LOSS_MISTAKES)
 
 
-def loss_of(preds: torch.Tensor, labels: torch.Tensor, mistake: str | None = None) -> torch.Tensor:
-    """The course's loss, or the loss a replayed mistake computes instead."""
+def _one_hot(preds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.one_hot(labels, NUM_CLASSES).to(preds.dtype)
+
+
+# Losses a student can write instead of the course's, each with its one number (or None):
+# name -> (how ruled_out and the hint show it, the loss). Derived from what the loss line can
+# be given: another loss function of torch.nn.functional, or cross_entropy with other options.
+LOSS_FORMS = {
+    "label_smoothing": ("F.cross_entropy(preds, labels, label_smoothing={p:g})", lambda p, y, e: F.cross_entropy(p, y, label_smoothing=e)),
+    "ignore_index": ("F.cross_entropy(preds, labels, ignore_index={p:g})", lambda p, y, k: F.cross_entropy(p, y, ignore_index=int(k))),
+    "multi_margin": ("F.multi_margin_loss(preds, labels)", lambda p, y, _: F.multi_margin_loss(p, y)),
+    "mse_softmax": ("F.mse_loss(F.softmax(preds, dim=1), F.one_hot(labels, 10).float())",
+                    lambda p, y, _: F.mse_loss(F.softmax(p, dim=1), _one_hot(p, y))),
+    "mse_logits": ("F.mse_loss(preds, F.one_hot(labels, 10).float())", lambda p, y, _: F.mse_loss(p, _one_hot(p, y))),
+    "l1_softmax": ("F.l1_loss(F.softmax(preds, dim=1), F.one_hot(labels, 10).float())",
+                   lambda p, y, _: F.l1_loss(F.softmax(p, dim=1), _one_hot(p, y))),
+    "bce_logits": ("F.binary_cross_entropy_with_logits(preds, F.one_hot(labels, 10).float())",
+                   lambda p, y, _: F.binary_cross_entropy_with_logits(p, _one_hot(p, y))),
+    "nll_softmax": ("F.nll_loss(F.softmax(preds, dim=1), labels)", lambda p, y, _: F.nll_loss(F.softmax(p, dim=1), y)),
+    "nll_log_softmax_dim0": ("F.nll_loss(F.log_softmax(preds, dim=0), labels)", lambda p, y, _: F.nll_loss(F.log_softmax(p, dim=0), y)),
+    "ce_sigmoid": ("F.cross_entropy(torch.sigmoid(preds), labels)", lambda p, y, _: F.cross_entropy(torch.sigmoid(p), y)),
+    "bce_softmax": ("F.binary_cross_entropy(F.softmax(preds, dim=1), F.one_hot(labels, 10).float())",
+                    lambda p, y, _: F.binary_cross_entropy(F.softmax(p, dim=1), _one_hot(p, y))),
+    "smooth_l1_softmax": ("F.smooth_l1_loss(F.softmax(preds, dim=1), F.one_hot(labels, 10).float())",
+                          lambda p, y, _: F.smooth_l1_loss(F.softmax(p, dim=1), _one_hot(p, y))),
+}
+FIXED_LOSS_FORMS = ("multi_margin", "mse_softmax", "mse_logits", "l1_softmax", "bce_logits", "nll_softmax",
+                    "nll_log_softmax_dim0", "ce_sigmoid", "bce_softmax", "smooth_l1_softmax")
+
+
+def loss_code(form: tuple) -> str:
+    """How a loss form (name, parameter) is written."""
+    return LOSS_FORMS[form[0]][0].format(p=form[1])
+
+
+def loss_of(preds: torch.Tensor, labels: torch.Tensor, mistake: str | None = None, form: tuple | None = None) -> torch.Tensor:
+    """The course's loss, or the loss a replayed mistake (or another loss form, (name, parameter)) computes instead."""
+    if form is not None:
+        return LOSS_FORMS[form[0]][1](preds, labels, form[1])
     if mistake == "sum_loss":
         return F.cross_entropy(preds, labels, reduction="sum")
     if mistake == "nll_on_logits":  # nll_loss wants log-probabilities; on logits it is -logit
@@ -138,25 +175,37 @@ def loss_of(preds: torch.Tensor, labels: torch.Tensor, mistake: str | None = Non
     return F.cross_entropy(preds, labels)
 
 
-def loss_variants(weights, images, labels, device="cpu") -> dict[str, float]:
-    """What the losses of the mistakes that change only the loss give on one batch."""
+def loss_variants(weights, images, labels, device="cpu", forms=()) -> dict:
+    """What the losses of the mistakes that change only the loss give on one batch (and each of ``forms``),
+    with "uniform", the mean over classes of -log p (what label smoothing mixes in)."""
     with torch.no_grad():
         preds = network(weights, device)(images.to(device))
         labels = labels.to(device)
-        return {m: loss_of(preds, labels, m).item() for m in LOSS_MISTAKES}
+        out = {m: loss_of(preds, labels, m).item() for m in LOSS_MISTAKES}
+        out.update({form: loss_of(preds, labels, form=form).item() for form in forms})
+        out["uniform"] = (-F.log_softmax(preds, dim=1)).mean(dim=1).mean().item()
+        return out
 
 
 def train_steps(
-    weights, batches, device="cpu", mistake: str | None = None, lr: float = LEARNING_RATE, loss_scale: float = 1.0, kind: str = "adam"
+    weights, batches, device="cpu", mistake: str | None = None, lr: float = LEARNING_RATE, loss_scale: float = 1.0, kind: str = "adam",
+    form: tuple | None = None, weight_decay: float = 0.0, max_norm: float | None = None, adam: tuple = (),
 ) -> list[dict]:
     """The course's step on each batch with one Adam; what a correct training_step gives.
 
     ``mistake`` replays one of MISTAKES instead; ``lr``, ``loss_scale`` (the loss
-    times a number before backward) and ``kind`` replay the families of diagnosis.py.
-    Each step also records "ce", the cross-entropy of its predictions.
+    times a number before backward), ``kind``, ``form`` (another loss, see LOSS_FORMS),
+    ``weight_decay`` (set on the optimizer), ``adam`` (other Adam settings, (name, value)
+    pairs: betas, amsgrad) and ``max_norm`` (clip_grad_norm_ before step) replay the
+    families of diagnosis.py.
+    Each step also records "ce", the cross-entropy of its predictions, and "norm", the
+    gradient's norm before any clipping.
     """
     net = network(weights, device)
     optimizer = make_optimizer(net, lr, kind)
+    if weight_decay:
+        optimizer.param_groups[0]["weight_decay"] = weight_decay
+    optimizer.param_groups[0].update(dict(adam))
     steps = []
     for images, labels in batches:
         if mistake == "fresh_optimizer":
@@ -164,14 +213,19 @@ def train_steps(
         if mistake != "no_zero_grad":
             optimizer.zero_grad()
         preds = net(images.to(device))
-        loss = loss_of(preds, labels.to(device), mistake)
+        loss = loss_of(preds, labels.to(device), mistake, form)
         if loss_scale != 1.0:
             loss = loss * loss_scale
+        norm = None
         if mistake == "step_before_backward":
             optimizer.step()
             loss.backward()
         else:
             loss.backward()
+            if max_norm is not None:
+                norm = float(torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm))
+            else:
+                norm = float(torch.stack([p.grad.norm() for p in net.parameters()]).norm())
             optimizer.step()
             if mistake == "double_step":
                 optimizer.step()
@@ -182,6 +236,7 @@ def train_steps(
                 "correct": num_correct(preds, labels.to(device)),
                 "weights": weights_of(net),
                 "grads": [p.grad.detach().to("cpu", copy=True) for p in net.parameters()],
+                "norm": norm,
             }
         )
     return steps

@@ -131,6 +131,7 @@ class NumCorrectResult(Result, total=False):
 class TrainingStepResult(Result, total=False):
     steps: list[dict]  # {"returned", "weights", "grads", "backward"} per batch
     grad_off: str | None
+    forward: dict  # when a call raised: {"grad": tracking on, "graph": output had a graph} of its last forward
 
 
 class TrainEpochResult(Result, total=False):

@@ -81,6 +81,12 @@ BUGGY = {
     "step_previous_loss": ("training_step", {"returns_loss"}, "each call returns the previous call's loss"),
     "step_lr_changed": ("training_step", {"loss_decreases", "matches_reference"}, "your numbers match Adam with lr=0.1"),
     "step_manual_sgd": ("training_step", {"matches_reference"}, "your numbers match plain gradient descent"),
+    "step_label_smoothing": ("training_step", {"returns_loss", "matches_reference"}, "label_smoothing=0.1) exactly"),
+    "step_clip_grad": ("training_step", {"matches_reference"}, "clip_grad_norm_(network.parameters(), 1) before step()"),
+    "step_loss_args_swapped": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"},
+                               "your error is exactly what F.cross_entropy(labels, preds) raises"),
+    "step_detached_preds": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"},
+                            "the network's output had its graph, yet the loss given to backward() has none"),
     # training_loop
     "loop_mean_loss": ("training_loop", {"returned_totals"}, "this is the mean of the batch losses"),
     "loop_per_sample_loss": ("training_loop", {"returned_totals"}, "the losses are multiplied by the batch size"),

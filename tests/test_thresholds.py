@@ -62,3 +62,36 @@ def test_the_diagnosis_families_land_well_above_it_too(setup, replay):
     weights, data, expected = setup
     got = oracle.train_steps(weights, data, **replay)
     assert max(distances(weights, got, expected)) > SAME_TRAINING * MARGIN
+
+
+@pytest.fixture(scope="module")
+def setup_large():
+    from fcnn_grader.checks.training_step import large_batches
+
+    weights, data = oracle.initial_weights(), batches(4) + large_batches()
+    return weights, data, oracle.train_steps(weights, data)
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT_LOSSES))
+def test_correct_steps_stay_well_below_it_on_the_large_gradient_steps_too(setup_large, name):
+    weights, data, expected = setup_large
+    net = oracle.network(weights)
+    optimizer = oracle.make_optimizer(net)
+    got = []
+    for images, labels in data:
+        optimizer.zero_grad()
+        CORRECT_LOSSES[name](net(images), labels).backward()
+        optimizer.step()
+        got.append({"weights": oracle.weights_of(net)})
+    assert max(distances(weights, got, expected)) < SAME_TRAINING / MARGIN
+
+
+def test_the_loss_and_optimizer_families_land_well_above_it(setup_large):
+    # Every candidate of diagnosis.training_candidates that a correct step must never match,
+    # found numbers included (label smoothing, weight decay, a clip, Adam's settings).
+    from fcnn_grader import diagnosis
+
+    weights, data, expected = setup_large
+    for c in diagnosis.training_candidates(smoothing=0.05, decay=1e-4, clip=10.0):
+        got = oracle.train_steps(weights, data, **c.replay)
+        assert max(distances(weights, got, expected)) > SAME_TRAINING * MARGIN, c.label

@@ -148,6 +148,8 @@ def test_failure_renders_in_both_languages():
         # A size mismatch does not say which count mistake made it: the count's error replays do (issue 10).
         ("RuntimeError: The size of tensor a (10) must match the size of tensor b (4) at non-singleton dimension 0", None),
         ("RuntimeError: Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.", "hint.numpy_requires_grad"),
+        ("RuntimeError: grad can be implicitly created only for scalar outputs", "hint.backward_not_scalar"),
+        ("NotImplementedError: \"log_softmax_lastdim_kernel_impl\" not implemented for 'Long'", "hint.softmax_on_integers"),
         ("KeyError: 'x'", None),
     ],
 )
@@ -634,3 +636,120 @@ def test_an_exception_in_the_loop_is_named_by_the_one_replay_that_raises_it():
     # The same type with another message (other numbers) is not reproduced: no hint.
     error = {"kind": "exception", "type": "IndexError", "message": "Dimension out of range (expected to be in range of [-2, 1], but got 2)"}
     assert diagnosis.name_loop_error(error, [(images, labels)], result, "cpu") is None
+
+
+# ----- the loss and optimizer families of the training replays, and error replays -------------
+
+
+def _student_steps(data, **replay):
+    """What a student's training_step with this mistake gives: the oracle's replay, returned loss included."""
+    weights = oracle.initial_weights()
+    return weights, oracle.train_steps(weights, data, **replay)
+
+
+def test_label_smoothing_is_found_from_the_returned_losses_and_proven_by_both_replays():
+    from fcnn_grader import diagnosis
+    from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+
+    data = batches(4)
+    weights, got = _student_steps(data, form=("label_smoothing", 0.1))
+    befores = [weights] + [s["weights"] for s in got[:-1]]
+    probes = [{"before": b, "after": s["weights"], "batch": d} for b, s, d in zip(befores, got, data)]
+    table = diagnosis.loss_table(probes, "cpu")
+    losses = [s["loss"] for s in got]
+    assert diagnosis.smoothing_from_loss(losses, table["ce"], table["uniform"]) == 0.1
+    hint, _ = diagnosis.name_returned_loss(table, losses, 1e-4)
+    assert hint.key == "hint.loss_label_smoothing" and hint.params["e"] == "0.1"
+    hint, _ = diagnosis.name_training(weights, data, "cpu", [s["weights"] for s in got], SAME_TRAINING,
+                                      diagnosis.training_candidates(smoothing=0.1))
+    assert hint.key == "hint.loss_label_smoothing"
+    # The course's losses give no smoothing to find.
+    assert diagnosis.smoothing_from_loss(table["ce"], table["ce"], table["uniform"]) is None
+
+
+@pytest.mark.parametrize("form", [("ignore_index", 0), ("ignore_index", 7), ("multi_margin", None), ("mse_softmax", None), ("bce_logits", None)])
+def test_each_loss_form_is_named_by_its_training_replay_alone(form):
+    from fcnn_grader import diagnosis
+    from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+
+    data = batches(2)
+    weights, got = _student_steps(data, form=form)
+    hint, _ = diagnosis.name_training(weights, data, "cpu", [s["weights"] for s in got], SAME_TRAINING, diagnosis.training_candidates())
+    assert hint is not None and hint.key in ("hint.loss_ignore_index", "hint.loss_form")
+    assert hint.render() == diagnosis.unique([c for c in diagnosis.training_candidates() if c.replay.get("form") == form], lambda c: True)[0].render()
+
+
+def test_weight_decay_is_bounded_by_the_first_update_and_proven_by_the_replay():
+    from fcnn_grader import diagnosis
+    from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+
+    data = batches(4)
+    weights, got = _student_steps(data, weight_decay=0.01)
+    decay = diagnosis.decay_from_first_update(weights, got[0]["weights"], got[0]["grads"])
+    assert decay == 0.01
+    hint, _ = diagnosis.name_training(weights, data, "cpu", [s["weights"] for s in got], SAME_TRAINING, diagnosis.training_candidates(decay=decay))
+    assert hint.key == "hint.weight_decay" and hint.params["w"] == "0.01"
+    # The course's first update implies no decay.
+    right = oracle.train_steps(weights, data[:1])
+    assert diagnosis.decay_from_first_update(weights, right[0]["weights"], right[0]["grads"]) is None
+
+
+def test_a_clip_shows_only_at_a_large_gradient_and_its_max_norm_is_found():
+    from fcnn_grader import diagnosis
+    from fcnn_grader.checks.training_step import SAME_TRAINING, batches, large_batches
+
+    data = batches(4) + large_batches()
+    weights, got = _student_steps(data, max_norm=1.0)
+    course = oracle.train_steps(weights, data)
+    distances = [oracle.update_distance(g["weights"], c["weights"], weights) for g, c in zip(got, course)]
+    assert max(distances[:4]) == 0 and min(distances[4:]) > 10 * SAME_TRAINING
+    clip = diagnosis.clip_from_steps(weights, data, "cpu", got, SAME_TRAINING)
+    assert clip == 1.0
+    hint, _ = diagnosis.name_training(weights, data, "cpu", [s["weights"] for s in got], SAME_TRAINING, diagnosis.training_candidates(clip=clip))
+    assert hint.key == "hint.clip_grad"
+    # Training that parts at the first step is no clip's doing.
+    wrong = oracle.train_steps(weights, data, lr=0.02)
+    assert diagnosis.clip_from_steps(weights, data, "cpu", wrong, SAME_TRAINING) is None
+
+
+def test_an_error_is_named_only_by_the_loss_line_whose_replay_raises_it():
+    from fcnn_grader import diagnosis
+    from fcnn_grader.checks.training_step import batches
+
+    weights, batch = oracle.initial_weights(), batches(1)[0]
+
+    def raised(loss_fn):
+        net = oracle.network(weights)
+        try:
+            loss_fn(net(batch[0]), batch[1]).backward()
+        except Exception as exc:  # noqa: BLE001
+            return {"type": type(exc).__name__, "message": str(exc)}
+        raise AssertionError("it did not raise")
+
+    import torch.nn.functional as F
+
+    for loss_fn, key in [(lambda p, y: F.cross_entropy(y, p), "hint.loss_args_swapped"),
+                         (lambda p, y: F.cross_entropy(p, y.float()), "hint.labels_dtype"),
+                         (lambda p, y: F.cross_entropy(p, y, reduction="none"), "hint.loss_not_scalar")]:
+        hint, _ = diagnosis.name_step_error(raised(loss_fn), weights, batch, "cpu")
+        assert hint is not None and hint.key == key
+    # Another message with the same type: no candidate raises it.
+    assert diagnosis.name_step_error({"type": "RuntimeError", "message": "something else"}, weights, batch, "cpu")[0] is None
+
+
+def test_a_name_read_before_it_is_set_is_said_from_the_exception():
+    assert error_hint({"type": "NameError", "message": "name 'preds' is not defined"}).key == "hint.name_unset"
+    hint = error_hint({"type": "UnboundLocalError", "message": "cannot access local variable 'loss' where it is not associated with a value"})
+    assert hint.key == "hint.name_set_later" and hint.params["name"] == "loss"
+    assert error_hint({"type": "NameError", "message": "something else"}) is None
+
+
+def test_two_candidates_that_both_replay_name_nothing_one_name_for_several_does():
+    from fcnn_grader import diagnosis
+
+    a = diagnosis.Candidate("hint.loss_form", (("code", "F.a"),))
+    b = diagnosis.Candidate("hint.loss_form", (("code", "F.b"),))
+    same = diagnosis.Candidate("hint.loss_not_scalar", label="x")
+    also = diagnosis.Candidate("hint.loss_not_scalar", label="y")
+    assert diagnosis.unique([a, b], lambda c: True)[0] is None
+    assert diagnosis.unique([same, also], lambda c: True)[0].key == "hint.loss_not_scalar"

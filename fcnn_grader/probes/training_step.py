@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from .. import oracle
 from ..calling import describe_value
 from ..protocol import StudentCodeError, TrainingStepResult
@@ -21,14 +23,23 @@ def training_step(runner, weights, batches) -> TrainingStepResult:
         accumulated[0] += 1
 
     hooks = [p.register_post_accumulate_grad_hook(count) for p in net.parameters()]
+    # How the network's last forward ran: with gradient tracking on, and did its output get a graph?
+    # A loss with no graph then says which: tracking off around the forward, or a cut after it.
+    forward = {}
+
+    def watch(_module, _inputs, output):
+        forward.update(grad=torch.is_grad_enabled(), graph=isinstance(output, torch.Tensor) and output.requires_grad)
+
+    hooks.append(net.register_forward_hook(watch))
     steps = []
     try:
         for images, labels in batches:
             accumulated[0] = 0
+            forward.clear()
             try:
                 returned = runner.caller.call(func, net, optimizer, images.to(runner.device), labels.to(runner.device))
             except StudentCodeError as exc:
-                return {"steps": steps, "error": exc.record}
+                return {"steps": steps, "error": exc.record, "forward": dict(forward)}
             steps.append(
                 {
                     "returned": describe_value(returned),

@@ -1,0 +1,12 @@
+"""Buggy: label smoothing added to the loss."""
+
+import torch.nn.functional as F
+
+
+def training_step(network, optimizer, images, labels):
+    optimizer.zero_grad()
+    preds = network(images)
+    loss = F.cross_entropy(preds, labels, label_smoothing=0.1)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
