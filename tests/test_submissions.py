@@ -38,7 +38,7 @@ BUGGY = {
                      "AttributeError: 'Network' object has no attribute 'conv3'"),
     "dropout_fc1": ("network", {"logits"}, "the seed applies: relu; your forward applies: relu, dropout"),
     "conv2_padding": ("network", {"parameters", "layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
-                      "conv2 uses kernel_size=5 and no padding: 12 - 5 + 1 = 8"),
+                      "conv2 = nn.Conv2d(..., padding=2 / padding='same')"),
     "forward_no_return": ("network", {"layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
                           "forward returns nothing: end it with return t"),
     # num_correct
