@@ -749,8 +749,9 @@ def name_program(student: dict, weights, images, device, atol: float, rtol: floa
         t = traces[id(c)]
         if not all(_same_point(points.get(p), t["points"].get(p), atol, rtol) for p in names[: first + 1]):
             return False
-        stopped = points.get(names[first]) is None and error is not None
-        return not stopped or _same_error(t["error"], error)
+        # Where the student's forward stopped short of a point, the replay stops there for the same
+        # reason: the same exception, or none (a forward that returns something else).
+        return points.get(names[first]) is not None or _same_error(t["error"], error)
 
     return _collapse([c for c in tried if prefix(c)]), tried
 

@@ -201,7 +201,7 @@ def layer_shapes(ctx):
         # The seed's forward with one edit, replayed: named only if it gives the student's trace.
         proven, _ = diagnosis.name_program(_student_trace(result), weights, images, ctx.device, ATOL, RTOL,
                                            layers_ok=_layers_ok(ctx) if own_weights else None)
-        if proven is not None and findings:
+        if proven is not None and findings and findings[0].hint is None:
             findings[0].hint = proven
     if result.get("error"):
         # Say where forward got to, then the student's own traceback.
