@@ -39,6 +39,13 @@ BUGGY = {
     "dropout_fc1": ("network", {"logits"}, "the seed applies: relu; your forward applies: relu, dropout"),
     "conv2_padding": ("network", {"parameters", "layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
                       "conv2 = nn.Conv2d(..., padding=2 / padding='same')"),
+    # found by the mutation benchmark: named by replaying the seed's forward (or layer) with one edit
+    "pool_kernel_3": ("network", {"layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
+                      "your forward matches the seed's with F.max_pool2d(t, kernel_size=3, stride=2) in place of"),
+    "no_super_init": ("network", {"parameters", "layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
+                      "a layer is assigned before nn.Module.__init__() ran: call super().__init__() first"),
+    "conv2_not_called": ("network", {"layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
+                         "your forward matches the seed's without self.conv2(t): add it back"),
     "forward_no_return": ("network", {"layer_shapes", "logits", "any_batch_size", "batch_independence", "gradients"},
                           "forward returns nothing: end it with return t"),
     # num_correct
