@@ -476,6 +476,8 @@ def name_stage(point: str, prev, got, weights, device, atol: float, rtol: float)
         return None, []
     pairs = _stage_candidates(point, prev.to(device), weights, device)
     results = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as name_program: small ops, a busy machine
 
     def matches(c: Candidate) -> bool:
         try:
@@ -484,12 +486,15 @@ def name_stage(point: str, prev, got, weights, device, atol: float, rtol: float)
             return False
         return value is not None and value.shape == got.shape and torch.allclose(value.cpu(), got.cpu(), atol=atol, rtol=rtol)
 
-    with torch.no_grad():
-        for c, f in pairs:
-            try:
-                results[c] = f(prev.to(device))
-            except (RuntimeError, ValueError):
-                results[c] = None
+    try:
+        with torch.no_grad():
+            for c, f in pairs:
+                try:
+                    results[c] = f(prev.to(device))
+                except (RuntimeError, ValueError):
+                    results[c] = None
+    finally:
+        torch.set_num_threads(threads)
     return unique([c for c, _ in pairs], matches)
 
 
@@ -704,6 +709,17 @@ def _same_error(a, b) -> bool:
 
 
 def name_program(student: dict, weights, images, device, atol: float, rtol: float, layers_ok=None):
+    """See _name_program. One CPU thread: a hundred small forwards gain nothing from more, and on a
+    busy machine threads that wait for each other made them 20 times slower (measured)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _name_program(student, weights, images, device, atol, rtol, layers_ok)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _name_program(student: dict, weights, images, device, atol: float, rtol: float, layers_ok=None):
     """The one-edit program whose trace is the student's: (hint or None, candidates tried).
 
     ``student``: {"points": {point: {"shape", "value" or None}} or None (only the error is known),
@@ -731,10 +747,14 @@ def name_program(student: dict, weights, images, device, atol: float, rtol: floa
                                  start=(c.replay["same"], seed["events"][: states[c.replay["same"]][0]], states[c.replay["same"]][1]))
               for c, program in pairs}
 
+    flattened = _flattened(student.get("ops"))
+
     def whole(c) -> bool:
         t = traces[id(c)]
         if not _same_error(t["error"], error):
             return False
+        if flattened is not None and _flattened(t["events"]) != flattened:
+            return False  # the reshapes gave other shapes, though fc1 raised before the points show it
         return points is None or all(_same_point(points.get(p), t["points"].get(p), atol, rtol) for p in names)
 
     tried = [c for c, _ in pairs]
@@ -747,6 +767,8 @@ def name_program(student: dict, weights, images, device, atol: float, rtol: floa
 
     def prefix(c) -> bool:
         t = traces[id(c)]
+        if flattened is not None and first >= names.index("flatten") and _flattened(t["events"]) != flattened:
+            return False  # the reshape lies within the part that must agree
         if not all(_same_point(points.get(p), t["points"].get(p), atol, rtol) for p in names[: first + 1]):
             return False
         # Where the student's forward stopped short of a point, the replay stops there for the same
@@ -754,6 +776,13 @@ def name_program(student: dict, weights, images, device, atol: float, rtol: floa
         return points.get(names[first]) is not None or _same_error(t["error"], error)
 
     return _collapse([c for c in tried if prefix(c)]), tried
+
+
+def _flattened(events) -> list | None:
+    """The output shapes of the reshapes (reshape, view, flatten) a forward applied, in order."""
+    from .tracing import RESHAPES
+
+    return None if events is None else [e["out"] for e in events if e["op"] in RESHAPES]
 
 
 def _collapse(found: list[Candidate]):

@@ -443,10 +443,18 @@ def test_a_forward_with_one_edit_is_named_by_replaying_the_seed_with_that_edit()
     # conv2 left out: the reshape raises, and only the removal gives that message.
     hint, _ = diagnosis.name_program(_program_trace(seed[:3] + seed[4:], images), weights, images, "cpu", 1e-5, 1e-4)
     assert (hint.key, hint.params["op"]) == ("hint.op_missing", "self.conv2(t)")
-    # Only the error known (a check that does not trace): the exception's message must be the same.
-    only_error = {"points": None, "error": _program_trace((*seed[:4], seed[3], *seed[4:]), images)["error"]}
-    hint, _ = diagnosis.name_program(only_error, weights, images, "cpu", 1e-5, 1e-4)
+    hint, _ = diagnosis.name_program(_program_trace((*seed[:4], seed[3], *seed[4:]), images), weights, images, "cpu", 1e-5, 1e-4)
     assert hint.key == "hint.op_repeated" and hint.params["op"] == "self.conv2(t)"
+    # Why the checks replay traces, not errors alone: on 16 images t.reshape(192, -1) raises the very
+    # message of t.flatten(start_dim=2), and fc1 raises before any point shows the difference; the
+    # shapes the reshapes gave (student["ops"]) tell them apart.
+    small, _ = oracle.random_batch(16, seed=3)
+    swapped = _program_trace((*seed[:6], diagnosis.Op("reshape", "reshape", (("shape", (192, -1)),)), *seed[7:]), small)
+    flat2 = _program_trace((*seed[:6], diagnosis.Op("flatten", "flatten", (("start_dim", 2),)), *seed[7:]), small)
+    assert swapped["error"] == flat2["error"]
+    assert diagnosis.name_program({"points": None, "error": swapped["error"]}, weights, small, "cpu", 1e-5, 1e-4)[0].params["found"] == "t.flatten(start_dim=2)"
+    hint, _ = diagnosis.name_program({**swapped, "ops": swapped["events"]}, weights, small, "cpu", 1e-5, 1e-4)
+    assert hint is None or hint.params.get("found") != "t.flatten(start_dim=2)"
 
 
 def test_candidates_that_give_the_same_trace_are_never_guessed_between():

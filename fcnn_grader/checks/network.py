@@ -114,16 +114,16 @@ def _forward(ctx, weights, images, **kwargs) -> dict:
 _SHAPE_ERROR_HINTS = {"hint.matmul_shapes", "hint.reshape_size", "hint.hard_coded_batch"}
 
 
-def _forward_failure(error: dict, context=None, images=None, device="cpu") -> CheckFailure:
+def _forward_failure(error: dict, context=None, images=None, device="cpu", result=None) -> CheckFailure:
     failure = failure_from_error(error, context=context)
     built, _ = diagnosis.name_construction(error)
     if built is not None:
         failure.hint = built
         return failure
-    if images is not None and error.get("kind") == "exception":
-        # Only the error is known here: the replay must raise the same exception, message included.
-        proven, _ = diagnosis.name_program({"points": None, "error": (error.get("type"), error.get("message"))},
-                                           oracle.initial_weights(), images, device, ATOL, RTOL)
+    if images is not None and result is not None and "points" in result and error.get("kind") == "exception":
+        # The traced forward, replayed (an error alone is not enough: on 16 images a flatten(start_dim=2)
+        # raises the very message of a reshape(192, -1)).
+        proven, _ = diagnosis.name_program(_student_trace(result), oracle.initial_weights(), images, device, ATOL, RTOL)
         if proven is not None:
             failure.hint = proven
             return failure
@@ -134,7 +134,8 @@ def _forward_failure(error: dict, context=None, images=None, device="cpu") -> Ch
 
 def _student_trace(result: dict) -> dict:
     error = result.get("error")
-    return {"points": result.get("points") or {}, "error": (error.get("type"), error.get("message")) if error else None}
+    return {"points": result.get("points") or {}, "error": (error.get("type"), error.get("message")) if error else None,
+            "ops": result.get("ops")}
 
 
 def _layers_ok(ctx) -> set:
@@ -239,14 +240,15 @@ def logits(ctx):
     got = output["value"]
     if list(got.shape) == [BATCH_SIZE, 10] and torch.allclose(got, expected["output"], atol=ATOL, rtol=RTOL):
         return
-    finding = _diagnose_values(result, expected, images, ctx.device)
+    # The whole forward replayed with one edit first: stronger than one stage's replay.
     proven, _ = diagnosis.name_program(_student_trace(result), weights, images, ctx.device, ATOL, RTOL)
-    if proven is not None:  # the whole forward replayed with one edit: stronger than one stage's replay
+    finding = _diagnose_values(result, expected, images, ctx.device, stages=proven is None)
+    if proven is not None:
         finding.hint, finding.ruled_out = proven, None
     raise CheckFailure(T("fail.logits"), [finding])
 
 
-def _diagnose_values(result: dict, expected: dict, images, device) -> Finding:
+def _diagnose_values(result: dict, expected: dict, images, device, stages: bool = True) -> Finding:
     """Where the student's numbers first part from the seed's, and why, if a replayed stage proves it."""
     seen = result["points"]
     previous = None
@@ -259,7 +261,7 @@ def _diagnose_values(result: dict, expected: dict, images, device) -> Finding:
         same = list(value.shape) == list(want.shape) and torch.allclose(value, want, atol=ATOL, rtol=RTOL)
         if not same:
             before = expected[previous] if previous else images
-            hint, tried = diagnosis.name_stage(point, before, value, oracle.initial_weights(), device, ATOL, RTOL)
+            hint, tried = diagnosis.name_stage(point, before, value, oracle.initial_weights(), device, ATOL, RTOL) if stages else (None, [])
             return Finding(
                 where=T("where.between", before=T(f"point.{previous}") if previous else T("point.input"), after=T(f"point.{point}")),
                 expected=_describe_tensor(want),
@@ -297,7 +299,7 @@ def any_batch_size(ctx):
         images, _ = oracle.random_batch(n, seed=1000 + n)
         result = _forward(ctx, weights, images)
         if result.get("error"):
-            return _forward_failure(result["error"], context=T("context.batch_of", n=n), images=images if n == BATCH_SIZE else None, device=ctx.device)
+            return _forward_failure(result["error"], context=T("context.batch_of", n=n))
         shape = result["output"].get("shape")
         if shape != [n, 10]:
             return CheckFailure(
@@ -335,10 +337,10 @@ def batch_independence(ctx):
     for keep in (0, 15):
         changed = others.clone()
         changed[keep] = images[keep]
-        a, b = (_forward(ctx, weights, x) for x in (images, changed))
+        a, b = (_forward(ctx, weights, x, trace=True) for x in (images, changed))
         for r, x in ((a, images), (b, changed)):
             if r.get("error"):
-                raise _forward_failure(r["error"], images=x, device=ctx.device)
+                raise _forward_failure(r["error"], images=x, device=ctx.device, result=r)
         va, vb = a["output"].get("value"), b["output"].get("value")
         if va is None or vb is None or va.shape != vb.shape or va.dim() != 2:
             raise CheckFailure(T("fail.logits_not_tensor"), [Finding(where="forward", expected=T("expected.logits", n=16), found=a["output"]["repr"])])
@@ -369,7 +371,7 @@ def gradients(ctx):
     try:
         result = ctx.call("gradients", weights, images, labels)
     except CheckFailure as failure:
-        raise _forward_failure(failure.error, images=images, device=ctx.device) if failure.error else failure
+        raise _forward_failure(failure.error) if failure.error else failure
     if "output" in result and "grads" not in result:
         output = result["output"]
         found = output.get("shape") or output["repr"]
