@@ -636,7 +636,7 @@ def program_candidates(found_shapes=(), error: tuple | None = None) -> list[tupl
     out = []
 
     def add(key, params, program, label, layer=None, edit=None):
-        same = next((k for k, (a, b) in enumerate(zip(program, seed)) if a != b), min(len(program), len(seed)))
+        same = next((k for k, (a, b) in enumerate(zip(program, seed)) if repr(a) != repr(b)), min(len(program), len(seed)))  # 192.0 == 192
         out.append((Candidate(key, tuple(params), {"layer": layer, "edit": edit, "same": same}, label), program))
 
     for i, op in enumerate(seed):
@@ -736,6 +736,7 @@ def _name_program(student: dict, weights, images, device, atol: float, rtol: flo
     points = student.get("points")
     error = tuple(student["error"]) if student.get("error") else None
     flat = [points["flatten"]["shape"]] if points and points.get("flatten") else []
+    flat += _flattened(student.get("ops")) or []  # what the reshape gave, even where fc1 then raised
     pairs = program_candidates(flat, error)
     if layers_ok is not None:
         pairs = [(c, p) for c, p in pairs if c.replay["layer"] is None or c.replay["layer"] in layers_ok]
