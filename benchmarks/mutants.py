@@ -1206,8 +1206,32 @@ def right_hints(m: dict) -> set[str]:
             right.add("hint.output_changed")
         if kind == "insert_detach":
             right |= {"hint.no_grad", "hint.graph_cut"}
+        # The forward replayed as a program with one edit (diagnosis.name_program): each kind of edit its key.
+        if func == "forward":
+            if kind in ("remove_stmt", "strip_call"):
+                right |= {"hint.op_missing", "hint.op_misplaced"}
+            if kind == "repeat_stmt":
+                right.add("hint.op_repeated")
+            if kind == "swap_stmts":
+                right |= {"hint.ops_swapped", "hint.op_misplaced"}
+            if kind in ("const", "kwarg_add", "kwarg_remove", "arg_swap", "binop"):
+                right.add("hint.op_args")
+            if kind == "binop" and "Div" in target and "FloorDiv" not in target:
+                right.add("hint.float_size")
+            if kind == "name_swap":
+                right.add("hint.op_replaced")
         if func == "__init__":
             right.add("hint.layer_def")
+            if kind == "kwarg_remove":
+                right.add("hint.layer_arg_missing")
+            if kind == "binop" and "Div" in target and "FloorDiv" not in target:
+                right.add("hint.layer_float_size")
+            if "super().__init__()" in desc and kind in ("remove_stmt", "swap_stmts"):
+                right.add("hint.super_init")
+            if kind == "name_swap" and "ConvTranspose2d" in target:
+                right.add("hint.op_replaced")
+            if kind == "kwarg_add" and "Conv2d" in target and any(w in target for w in ("padding", "stride", "dilation")):
+                right.add("hint.conv_args")
             fc1_in = "self.fc1" in desc and (target.startswith(("in_features", "value")) or kind == "binop")
             if fc1_in:
                 right |= {"hint.fc1_in_features", "hint.matmul_shapes"}

@@ -16,6 +16,7 @@ or several do, the check says where, expected, found and what it ruled out
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -874,7 +875,7 @@ def _stage_candidates(point: str, prev, weights, device) -> list[tuple[Candidate
         for pad in (0, 1, 2, 3):
             for s in (1, 2, 3):
                 if (pad, s) != (0, 1):
-                    out.append((Candidate("hint.conv_args", (("layer", point), ("padding", pad), ("stride", s)), label=f"{point} padding={pad} stride={s}"),
+                    out.append((Candidate("hint.conv_args", (("layer", point), ("args", f"padding={pad}, stride={s}" if pad else f"stride={s}")), label=f"{point} padding={pad} stride={s}"),
                                 lambda t, pad=pad, s=s: F.conv2d(t, w, b, stride=s, padding=pad)))
         return out
     if point == "flatten":
@@ -905,6 +906,8 @@ def name_stage(point: str, prev, got, weights, device, atol: float, rtol: float)
         return None, []
     pairs = _stage_candidates(point, prev.to(device), weights, device)
     results = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as name_program: small ops, a busy machine
 
     def matches(c: Candidate) -> bool:
         try:
@@ -913,12 +916,15 @@ def name_stage(point: str, prev, got, weights, device, atol: float, rtol: float)
             return False
         return value is not None and value.shape == got.shape and torch.allclose(value.cpu(), got.cpu(), atol=atol, rtol=rtol)
 
-    with torch.no_grad():
-        for c, f in pairs:
-            try:
-                results[c] = f(prev.to(device))
-            except (RuntimeError, ValueError):
-                results[c] = None
+    try:
+        with torch.no_grad():
+            for c, f in pairs:
+                try:
+                    results[c] = f(prev.to(device))
+                except (RuntimeError, ValueError):
+                    results[c] = None
+    finally:
+        torch.set_num_threads(threads)
     return unique([c for c, _ in pairs], matches)
 
 
@@ -975,3 +981,369 @@ def name_step_error(record: dict, weights, batch, device):
                 raised[c] = (type(exc).__name__, str(exc))
     want = (record.get("type"), record.get("message"))
     return unique([c for c, _ in pairs], lambda c: raised.get(c) == want)
+
+
+# ----- the network's forward as a program, replayed with one edit -------------------------------
+# The seed's forward is a list of ops. A candidate is that program with ONE edit (an op removed,
+# repeated, swapped with the next, replaced, or given other arguments), run on the oracle with the
+# grader's weights under the same tracer as the student's forward. It is named only when it
+# reproduces the student's trace: the shapes at every point, the values where both have them, which
+# points were reached, and the exception (type and message) if the student's forward raised.
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str  # layer, act, pool, reshape, flatten
+    name: str  # conv1..out (layer), relu (act), max_pool2d (pool)
+    args: tuple = ()  # (name, value) pairs, as the code passes them
+    variant: str = ""  # a layer called another way: "transposed"
+
+    def code(self) -> str:
+        if self.kind == "layer":
+            return f"self.{self.name}(t)"
+        if self.kind == "reshape":
+            return "t.reshape(" + ", ".join(_size(v) for v in dict(self.args)["shape"]) + ")"
+        call = "t.flatten" if self.kind == "flatten" else f"F.{self.name}"
+        parts = ([] if self.kind == "flatten" else ["t"]) + [f"{k}={v!r}" for k, v in self.args]
+        return f"{call}({', '.join(parts)})"
+
+
+# The seed's layers: (class, keyword arguments), as the course writes them.
+SEED_LAYERS = {
+    "conv1": ("Conv2d", (("in_channels", 1), ("out_channels", 6), ("kernel_size", 5))),
+    "conv2": ("Conv2d", (("in_channels", 6), ("out_channels", 12), ("kernel_size", 5))),
+    "fc1": ("Linear", (("in_features", 192), ("out_features", 120))),
+    "fc2": ("Linear", (("in_features", 120), ("out_features", 60))),
+    "out": ("Linear", (("in_features", 60), ("out_features", 10))),
+}
+
+
+def layer_code(layer: str) -> str:
+    cls, kwargs = SEED_LAYERS[layer]
+    return f"nn.{cls}(" + ", ".join(f"{k}={_size(v)}" for k, v in kwargs) + ")"
+
+
+def _size(v) -> str:
+    return "12*4*4" if v == 192 else repr(v)
+
+
+_POOL = (("kernel_size", 2), ("stride", 2))
+SEED_PROGRAM = (
+    Op("layer", "conv1"), Op("act", "relu"), Op("pool", "max_pool2d", _POOL),
+    Op("layer", "conv2"), Op("act", "relu"), Op("pool", "max_pool2d", _POOL),
+    Op("reshape", "reshape", (("shape", (-1, 192)),)),
+    Op("layer", "fc1"), Op("act", "relu"), Op("layer", "fc2"), Op("act", "relu"), Op("layer", "out"),
+)
+_CONVS = {"conv1", "conv2"}
+OTHER_ACTS = ("sigmoid", "tanh", "leaky_relu", "gelu", "elu", "silu", "relu6", "selu", "softplus")
+CONV_ARGS = (("stride", 2), ("stride", 3), ("padding", 1), ("padding", 2), ("padding", 3), ("padding", "same"),
+             ("dilation", 2), ("dilation", 3))
+POOL_ARGS = (*((("kernel_size", k), ("stride", 2)) for k in (0, 1, 3, 4, 5)), *((("kernel_size", 2), ("stride", s)) for s in (0, 1, 3, 4)),
+             (*_POOL, ("padding", 1)), (*_POOL, ("dilation", 2)), (*_POOL, ("dilation", 3)), (*_POOL, ("ceil_mode", True)),
+             (("stride", 2),))
+_SHAPE_IN_ERROR = re.compile(r"shape '\[([-\d, ]+)\]' is invalid")
+
+
+def _where(program, i: int) -> str:
+    """An op of the seed's program as the student would find it: its code, and after which layer."""
+    op = program[i]
+    if op.kind == "layer":
+        return op.code()
+    layers = [p.name for p in program[:i] if p.kind == "layer"]
+    return f"{op.code()} after {layers[-1]}" if layers else op.code()
+
+
+def _weight(layer: str, weights, device):
+    i = _LAYER_INDEX[layer]
+    return weights[i].to(device), weights[i + 1].to(device)
+
+
+def run_program(program, weights, images, device, keep_values: bool = True, start=None, states: list | None = None) -> dict:
+    """The trace of a program on the oracle: {"points": {point: {"shape", "value"}}, "error": (type, message) or None}.
+
+    ``start``: (k, events, tensor) after the first k ops, which the program shares with one already
+    run (the seed's): only the rest is run. ``states`` collects (len(events), tensor) after each op.
+    """
+    from .tracing import LayerTracer, points_from_events
+
+    params = {layer: _weight(layer, weights, device) for layer in _LAYER_INDEX}
+    tracer = LayerTracer({id(w): layer for layer, (w, _) in params.items()}, keep_values=keep_values)
+    k, t = 0, images.to(device)
+    if start is not None:
+        k, events, t = start
+        tracer.events = list(events)
+    error = None
+    try:
+        with torch.no_grad(), tracer:
+            for op in program[k:]:
+                t = _apply(op, t, params, tracer)
+                if states is not None:
+                    states.append((len(tracer.events), t))
+    except Exception as exc:  # noqa: BLE001 - the replay's own exception is the evidence
+        error = (type(exc).__name__, str(exc))
+    found = points_from_events(tracer.events)
+    if error is None:
+        found["output"] = {"shape": list(t.shape), "value": t}
+    return {"points": {p: {"shape": v["shape"], "value": v["value"] if keep_values else None} for p, v in found.items()},
+            "error": error, "events": tracer.events}
+
+
+def _apply(op: Op, t, params, tracer):
+    if op.kind == "layer" and op.name in _CONVS:
+        w, b = params[op.name]
+        if op.variant == "transposed":  # nn.ConvTranspose2d(in, out): its weight is (in, out, k, k)
+            w_t = tracer.keep_alive = w.transpose(0, 1)
+            tracer.layer_of[id(w_t)] = op.name
+            return F.conv_transpose2d(t, w_t, b, **dict(op.args))
+        return F.conv2d(t, w, b, **dict(op.args))
+    if op.kind == "layer":
+        return F.linear(t, *params[op.name])
+    if op.kind == "act":
+        return getattr(F, op.name)(t)
+    if op.kind == "pool":
+        return getattr(F, op.name)(t, **dict(op.args))
+    if op.kind == "reshape":
+        return t.reshape(*dict(op.args)["shape"])
+    return t.flatten(**dict(op.args))
+
+
+def _replaced(program, i, op):
+    return (*program[:i], op, *program[i + 1:])
+
+
+def program_candidates(found_shapes=(), error: tuple | None = None) -> list[tuple[Candidate, tuple]]:
+    """(candidate, program) for every one-edit change of the seed's forward.
+
+    A reshape's size is found, not guessed: from the student's flattened shape
+    (``found_shapes``) or the shape an error message quotes.
+    """
+    seed = SEED_PROGRAM
+    out = []
+
+    def add(key, params, program, label, layer=None, edit=None):
+        same = next((k for k, (a, b) in enumerate(zip(program, seed)) if repr(a) != repr(b)), min(len(program), len(seed)))  # 192.0 == 192
+        out.append((Candidate(key, tuple(params), {"layer": layer, "edit": edit, "same": same}, label), program))
+
+    for i, op in enumerate(seed):
+        here = _where(seed, i)
+        layer = op.name if op.kind == "layer" else None
+        if op.kind == "pool":
+            conv = [p.name for p in seed[:i] if p.kind == "layer"][-1]
+            add("hint.missing_pool", [("layer", conv)], seed[:i] + seed[i + 1:], f"no pool after {conv}", edit=("remove", i))
+        else:
+            add("hint.op_missing", [("op", here)], seed[:i] + seed[i + 1:], f"no {here}", layer, ("remove", i))
+        add("hint.op_repeated", [("op", here)], (*seed[: i + 1], op, *seed[i + 1:]), f"{here} twice", layer)
+        if i + 1 < len(seed):
+            nxt = seed[i + 1]
+            add("hint.ops_swapped", [("first", here), ("second", _where(seed, i + 1))], (*seed[:i], nxt, op, *seed[i + 2:]),
+                f"{here} <-> {nxt.code()}", layer or (nxt.name if nxt.kind == "layer" else None), ("swap", i))
+        if op.kind == "act":
+            for act in OTHER_ACTS:
+                new = Op("act", act)
+                add("hint.op_replaced", [("found", new.code()), ("code", here), ("seed", op.code())], _replaced(seed, i, new), f"{act} for {here}", edit=("replace", i))
+        if op.kind == "pool":
+            new = Op("pool", "avg_pool2d", op.args)
+            add("hint.op_replaced", [("found", new.code()), ("code", here), ("seed", op.code())], _replaced(seed, i, new), f"avg_pool2d for {here}", edit=("replace", i))
+            for args in POOL_ARGS:
+                new = Op("pool", op.name, args)
+                add("hint.op_args", [("found", new.code()), ("code", here), ("seed", op.code())], _replaced(seed, i, new), new.code(), edit=("args", i))
+        if op.kind == "layer" and op.name in _CONVS:
+            new = Op("layer", op.name, variant="transposed")
+            add("hint.op_replaced", [("found", "nn.ConvTranspose2d"), ("code", f"nn.Conv2d of self.{op.name}"), ("seed", f"self.{op.name} = {layer_code(op.name)}")],
+                _replaced(seed, i, new), f"{op.name} ConvTranspose2d", (op.name, "transposed"), ("replace", i))
+            for arg in CONV_ARGS:
+                new = Op("layer", op.name, (arg,))
+                add("hint.conv_args", [("layer", op.name), ("args", f"{arg[0]}={arg[1]!r}")], _replaced(seed, i, new),
+                    f"{op.name} {arg[0]}={arg[1]!r}", op.name)
+        if op.kind == "reshape":
+            shapes = set()
+            for shape in found_shapes:
+                if len(shape) == 2:
+                    shapes |= {(-1, shape[1]), (shape[0], -1), tuple(shape)}
+            match = _SHAPE_IN_ERROR.search(error[1]) if error else None
+            if match:
+                shapes.add(tuple(int(v) for v in match.group(1).split(",")))
+            for shape in sorted(shapes - {(-1, 192)}):
+                new = Op("reshape", "reshape", (("shape", shape),))
+                add("hint.op_args", [("found", new.code()), ("code", here), ("seed", op.code())], _replaced(seed, i, new), new.code(), edit=("args", i))
+            for shape in ((-1, 192.0), (-1.0, 192)):
+                new = Op("reshape", "reshape", (("shape", shape),))
+                add("hint.float_size", [("code", "t.reshape(...)"), ("seed", op.code())], _replaced(seed, i, new), "a float size", edit=("args", i))
+            for args in ((), (("start_dim", 0),), (("start_dim", 2),)):
+                new = Op("flatten", "flatten", args)
+                add("hint.op_replaced", [("found", new.code()), ("code", here), ("seed", op.code())], _replaced(seed, i, new), new.code(), edit=("replace", i))
+    return out
+
+
+_SEED_TRACES: dict = {}
+
+
+def _same_point(a, b, atol, rtol) -> bool:
+    if a is None or b is None:
+        return a is b
+    if a["shape"] != b["shape"]:
+        return False
+    va, vb = a.get("value"), b.get("value")
+    if va is None or vb is None:
+        return True
+    return torch.allclose(va.float().cpu(), vb.float().cpu(), atol=atol, rtol=rtol)
+
+
+def _same_error(a, b) -> bool:
+    return (a is None) == (b is None) and (a is None or tuple(a) == tuple(b))
+
+
+def name_program(student: dict, weights, images, device, atol: float, rtol: float, layers_ok=None):
+    """See _name_program. One CPU thread: a hundred small forwards gain nothing from more, and on a
+    busy machine threads that wait for each other made them 20 times slower (measured)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _name_program(student, weights, images, device, atol, rtol, layers_ok)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _name_program(student: dict, weights, images, device, atol: float, rtol: float, layers_ok=None):
+    """The one-edit program whose trace is the student's: (hint or None, candidates tried).
+
+    ``student``: {"points": {point: {"shape", "value" or None}} or None (only the error is known),
+    "error": (type, message) or None}. ``layers_ok``: the layers whose weights have the seed's
+    shape (None: all); a candidate that changes how another layer is called is not replayed, as
+    its numbers (and shapes) come from the student's own layer, not the seed's.
+    A candidate that reproduces the whole trace is proven. When none does, the first point where
+    the student's trace parts from the seed's is explained by the candidates that give every point
+    up to it (and the error, if the student's forward stopped there).
+    """
+    from .contract import SHAPE_POINTS
+
+    names = [p for p, _ in SHAPE_POINTS]
+    points = student.get("points")
+    error = tuple(student["error"]) if student.get("error") else None
+    flat = [points["flatten"]["shape"]] if points and points.get("flatten") else []
+    flat += _flattened(student.get("ops")) or []  # what the reshape gave, even where fc1 then raised
+    pairs = program_candidates(flat, error)
+    if layers_ok is not None:
+        pairs = [(c, p) for c, p in pairs if c.replay["layer"] is None or c.replay["layer"] in layers_ok]
+    keep = points is not None and any(v.get("value") is not None for v in points.values())
+    states = [(0, images.to(device))]
+    seed = run_program(SEED_PROGRAM, weights, images, device, keep_values=keep, states=states)
+    # Each candidate shares the seed's ops before its edit: it starts from the seed's numbers there.
+    traces = {id(c): run_program(program, weights, images, device, keep_values=keep,
+                                 start=(c.replay["same"], seed["events"][: states[c.replay["same"]][0]], states[c.replay["same"]][1]))
+              for c, program in pairs}
+
+    flattened = _flattened(student.get("ops"))
+
+    def whole(c) -> bool:
+        t = traces[id(c)]
+        if not _same_error(t["error"], error):
+            return False
+        if flattened is not None and _flattened(t["events"]) != flattened:
+            return False  # the reshapes gave other shapes, though fc1 raised before the points show it
+        return points is None or all(_same_point(points.get(p), t["points"].get(p), atol, rtol) for p in names)
+
+    tried = [c for c, _ in pairs]
+    found = [c for c in tried if whole(c)]
+    if found or points is None:
+        return _collapse(found), tried
+    first = next((i for i, p in enumerate(names) if not _same_point(points.get(p), seed["points"].get(p), atol, rtol)), None)
+    if first is None:
+        return None, tried
+
+    def prefix(c) -> bool:
+        t = traces[id(c)]
+        if flattened is not None and first >= names.index("flatten") and _flattened(t["events"]) != flattened:
+            return False  # the reshape lies within the part that must agree
+        if not all(_same_point(points.get(p), t["points"].get(p), atol, rtol) for p in names[: first + 1]):
+            return False
+        # Where the student's forward stopped short of a point, the replay stops there for the same
+        # reason: the same exception, or none (a forward that returns something else).
+        return points.get(names[first]) is not None or _same_error(t["error"], error)
+
+    return _collapse([c for c in tried if prefix(c)]), tried
+
+
+def _flattened(events) -> list | None:
+    """The output shapes of the reshapes (reshape, view, flatten) a forward applied, in order."""
+    from .tracing import RESHAPES
+
+    return None if events is None else [e["out"] for e in events if e["op"] in RESHAPES]
+
+
+def _collapse(found: list[Candidate]):
+    """The hint that the candidates reproducing the student's trace prove together, or None.
+
+    One candidate: its hint. Several that differ only in the code they found (padding=2 and
+    padding='same' give the same numbers): one hint listing them. An op left out and the same op
+    swapped with a neighbour (relu before conv1 on images that are never negative, a reshape after
+    the fc1 that already raised): the op is not where the seed has it. Anything else: no hint.
+    """
+    if not found:
+        return None
+    names = {(c.key, c.params) for c in found}
+    if len(names) == 1:
+        return found[0].hint()
+    keys = {c.key for c in found}
+    if len(keys) == 1:
+        params = [dict(c.params) for c in found]
+        differ = {k for p in params for k in p if any(q.get(k) != p.get(k) for q in params)}
+        if len(differ) == 1 and (k := differ.pop()) in ("found", "args"):
+            return T(found[0].key, **{**params[0], k: " / ".join(dict.fromkeys(str(p[k]) for p in params))})
+    edits = {c.replay.get("edit") for c in found}
+    removed = [e[1] for e in edits if e and e[0] == "remove"]
+    if len(removed) == 1 and None not in edits:
+        i = removed[0]
+        if edits - {("remove", i)} and edits <= {("remove", i), ("swap", i - 1), ("swap", i)} and 0 < i < len(SEED_PROGRAM) - 1:
+            return T("hint.op_misplaced", op=_where(SEED_PROGRAM, i), before=_where(SEED_PROGRAM, i - 1), after=_where(SEED_PROGRAM, i + 1))
+    return None
+
+
+# ----- Network() itself raising: the seed's layer replayed with one edit ------------------------
+
+_ASSIGNED = re.compile(r"self\.(\w+)\s*=")
+
+
+def name_construction(record: dict):
+    """The one edit of the seed's layer definition that raises the student's error: (hint or None, tried).
+
+    The student's frame says which line raised (``self.fc1 = nn.Linear(...)``); a keyword left out, a
+    float where a size goes, or the layer assigned before nn.Module.__init__() ran, each replayed.
+    """
+    import torch.nn as nn
+
+    frames = [f for f in record.get("frames") or [] if str(f.get("function", "")).endswith("__init__")]
+    match = _ASSIGNED.match((frames[-1].get("code") or "").strip()) if frames else None
+    if not match or match.group(1) not in SEED_LAYERS:
+        return None, []
+    layer = match.group(1)
+    cls, kwargs = SEED_LAYERS[layer]
+    code = f"self.{layer} = {layer_code(layer)}"
+    out = []
+    for name, _ in kwargs:
+        rest = {k: v for k, v in kwargs if k != name}
+        out.append((Candidate("hint.layer_arg_missing", (("layer", layer), ("arg", name), ("code", code)), label=f"{layer} without {name}"),
+                    lambda rest=rest: getattr(nn, cls)(**rest)))
+        floats = {k: (float(v) if k == name else v) for k, v in kwargs}
+        out.append((Candidate("hint.layer_float_size", (("layer", layer), ("arg", name), ("code", code)), label=f"{layer} float {name}"),
+                    lambda floats=floats: getattr(nn, cls)(**floats)))
+
+    def before_init():
+        class Early(nn.Module):
+            def __init__(self):  # no super().__init__() before the first layer
+                setattr(self, layer, getattr(nn, cls)(**dict(kwargs)))
+
+        Early()
+
+    out.append((Candidate("hint.super_init", label="super().__init__() late"), before_init))
+    want = (record.get("type"), record.get("message"))
+
+    def raises(c) -> bool:
+        f = dict((id(x), g) for x, g in out)[id(c)]
+        try:
+            f()
+        except Exception as exc:  # noqa: BLE001 - the replay's own exception is the evidence
+            return (type(exc).__name__, str(exc)) == want
+        return False
+
+    return unique([c for c, _ in out], raises)

@@ -579,8 +579,48 @@ _M: dict[str, tuple[str, str]] = {
         "每次调用返回的损失都是交叉熵 {shift}：请原样返回 F.cross_entropy(preds, labels).item()",
     ),
     "hint.conv_args": (
-        "your {layer} output matches F.conv2d with padding={padding}, stride={stride}: the course's {layer} has no padding and stride 1",
-        "你的 {layer} 输出与 padding={padding}、stride={stride} 的 F.conv2d 一致：课程中的 {layer} 不加 padding，stride 为 1",
+        "your forward matches the seed's with {layer} = nn.Conv2d(..., {args}): the course's {layer} has no padding, stride 1 and no dilation",
+        "你的 forward 与把 {layer} 写成 nn.Conv2d(..., {args}) 的课程代码完全一致：课程中的 {layer} 不加 padding，stride 为 1，没有 dilation",
+    ),
+    "hint.op_missing": (
+        "your forward matches the seed's without {op}: add it back",
+        "你的 forward 与去掉 {op} 之后的课程代码完全一致：请把它加回去",
+    ),
+    "hint.op_misplaced": (
+        "your forward matches the seed's with {op} not in its place between {before} and {after} (left out, or moved past its neighbour): the seed applies {before}, {op}, {after}",
+        "你的 forward 与 {op} 不在 {before} 和 {after} 之间（被删掉或移到了相邻操作的另一侧）的课程代码完全一致：课程中依次执行 {before}、{op}、{after}",
+    ),
+    "hint.op_repeated": (
+        "your forward matches the seed's with {op} applied twice in a row: apply it once",
+        "你的 forward 与把 {op} 连续执行两次的课程代码完全一致：只执行一次",
+    ),
+    "hint.ops_swapped": (
+        "your forward matches the seed's with {first} and {second} in the other order: the seed applies {first} first, then {second}",
+        "你的 forward 与把 {first} 和 {second} 顺序颠倒的课程代码完全一致：课程中先执行 {first}，再执行 {second}",
+    ),
+    "hint.op_replaced": (
+        "your forward matches the seed's with {found} in place of {code}: the seed writes {seed}",
+        "你的 forward 与用 {found} 代替 {code} 的课程代码完全一致：课程中写作 {seed}",
+    ),
+    "hint.op_args": (
+        "your forward matches the seed's with {found} in place of {code}: the seed writes {seed}",
+        "你的 forward 与用 {found} 代替 {code} 的课程代码完全一致：课程中写作 {seed}",
+    ),
+    "hint.float_size": (
+        "your forward matches the seed's with a float size in {code}: `/` always gives a float and sizes must be ints; the seed writes {seed}",
+        "你的 forward 与在 {code} 中使用浮点数大小的课程代码完全一致：`/` 总是得到浮点数，而大小必须是整数；课程中写作 {seed}",
+    ),
+    "hint.layer_arg_missing": (
+        "{layer} is built without {arg}: the seed's layer without it raises this same error; the seed defines {layer} as {code}",
+        "{layer} 的构造缺少 {arg}：课程中的这一层去掉它会引发完全相同的错误；课程中 {layer} 的定义是 {code}",
+    ),
+    "hint.layer_float_size": (
+        "{layer} gets a float for {arg} (`/` always gives a float): the seed's layer with a float there raises this same error; the seed defines {layer} as {code}",
+        "{layer} 的 {arg} 是浮点数（`/` 总是得到浮点数）：课程中的这一层在那里用浮点数会引发完全相同的错误；课程中 {layer} 的定义是 {code}",
+    ),
+    "hint.super_init": (
+        "a layer is assigned before nn.Module.__init__() ran: call super().__init__() first in __init__, before self.conv1 = ...",
+        "在 nn.Module.__init__() 运行之前就给层赋值了：请在 __init__ 的第一行调用 super().__init__()，在 self.conv1 = ... 之前",
     ),
     "hint.flatten_order": (
         "your flattened numbers match {code}: the same numbers in another order; flatten the (N, 12, 4, 4) tensor directly with t.reshape(-1, 12*4*4)",

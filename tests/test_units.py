@@ -753,3 +753,89 @@ def test_two_candidates_that_both_replay_name_nothing_one_name_for_several_does(
     also = diagnosis.Candidate("hint.loss_not_scalar", label="y")
     assert diagnosis.unique([a, b], lambda c: True)[0] is None
     assert diagnosis.unique([same, also], lambda c: True)[0].key == "hint.loss_not_scalar"
+
+
+# ----- the forward replayed as a program with one edit (diagnosis.name_program) ---------------
+
+
+def _program_trace(program, images):
+    from fcnn_grader import diagnosis
+
+    return diagnosis.run_program(program, oracle.initial_weights(), images, "cpu")
+
+
+def test_a_forward_with_one_edit_is_named_by_replaying_the_seed_with_that_edit():
+    from fcnn_grader import diagnosis
+
+    seed = diagnosis.SEED_PROGRAM
+    images, _ = oracle.random_batch(100, seed=1)
+    weights = oracle.initial_weights()
+    # The pool after conv1 given kernel_size=3: a reshape error, the same message in the replay.
+    student = _program_trace((*seed[:2], diagnosis.Op("pool", "max_pool2d", (("kernel_size", 3), ("stride", 2))), *seed[3:]), images)
+    assert student["error"] and "is invalid for input of size" in student["error"][1]
+    hint, tried = diagnosis.name_program(student, weights, images, "cpu", 1e-5, 1e-4)
+    assert hint.key == "hint.op_args" and "kernel_size=3" in hint.params["found"] and len(tried) > 50
+    # conv2 left out: the reshape raises, and only the removal gives that message.
+    hint, _ = diagnosis.name_program(_program_trace(seed[:3] + seed[4:], images), weights, images, "cpu", 1e-5, 1e-4)
+    assert (hint.key, hint.params["op"]) == ("hint.op_missing", "self.conv2(t)")
+    hint, _ = diagnosis.name_program(_program_trace((*seed[:4], seed[3], *seed[4:]), images), weights, images, "cpu", 1e-5, 1e-4)
+    assert hint.key == "hint.op_repeated" and hint.params["op"] == "self.conv2(t)"
+    # Why the checks replay traces, not errors alone: on 16 images t.reshape(192, -1) raises the very
+    # message of t.flatten(start_dim=2), and fc1 raises before any point shows the difference; the
+    # shapes the reshapes gave (student["ops"]) tell them apart.
+    small, _ = oracle.random_batch(16, seed=3)
+    swapped = _program_trace((*seed[:6], diagnosis.Op("reshape", "reshape", (("shape", (192, -1)),)), *seed[7:]), small)
+    flat2 = _program_trace((*seed[:6], diagnosis.Op("flatten", "flatten", (("start_dim", 2),)), *seed[7:]), small)
+    assert swapped["error"] == flat2["error"]
+    assert diagnosis.name_program({"points": None, "error": swapped["error"]}, weights, small, "cpu", 1e-5, 1e-4)[0].params["found"] == "t.flatten(start_dim=2)"
+    hint, _ = diagnosis.name_program({**swapped, "ops": swapped["events"]}, weights, small, "cpu", 1e-5, 1e-4)
+    assert hint is None or hint.params.get("found") != "t.flatten(start_dim=2)"
+
+
+def test_candidates_that_give_the_same_trace_are_never_guessed_between():
+    from fcnn_grader import diagnosis
+
+    seed = diagnosis.SEED_PROGRAM
+    images, _ = oracle.random_batch(100, seed=1)
+    weights = oracle.initial_weights()
+    # padding=2 and padding='same' give the same numbers and the same fix: one hint naming both.
+    student = _program_trace((*seed[:3], diagnosis.Op("layer", "conv2", (("padding", 2),)), *seed[4:]), images)
+    hint, _ = diagnosis.name_program(student, weights, images, "cpu", 1e-5, 1e-4)
+    assert hint.key == "hint.conv_args" and hint.params["args"] == "padding=2 / padding='same'"
+    # relu after fc1 left out, or moved before fc1 or after fc2: the same numbers, only the shared fact.
+    hint, _ = diagnosis.name_program(_program_trace(seed[:8] + seed[9:], images), weights, images, "cpu", 1e-5, 1e-4)
+    assert hint.key == "hint.op_misplaced"
+    # Two different fixes with identical traces: nothing is named.
+    a, b = diagnosis.Candidate("hint.op_missing", (("op", "x"),)), diagnosis.Candidate("hint.op_repeated", (("op", "y"),))
+    assert diagnosis._collapse([a, b]) is None
+    # A forward that returns nothing stops before the output without an exception: no raising replay explains it.
+    student = _program_trace(seed, images)
+    del student["points"]["output"]
+    assert diagnosis.name_program(student, weights, images, "cpu", 1e-5, 1e-4)[0] is None
+
+
+def test_network_construction_errors_are_named_by_replaying_the_seeds_layer():
+    from fcnn_grader import diagnosis
+
+    def record_of(build):
+        try:
+            build()
+        except Exception as exc:  # noqa: BLE001
+            return {"type": type(exc).__name__, "message": str(exc)}
+
+    missing = record_of(lambda: nn.Linear(out_features=120))
+    frame = {"function": "Network.__init__", "code": "self.fc1 = nn.Linear(out_features=120)"}
+    hint, _ = diagnosis.name_construction({**missing, "frames": [frame]})
+    assert (hint.key, hint.params["arg"]) == ("hint.layer_arg_missing", "in_features")
+    floating = record_of(lambda: nn.Linear(in_features=12 * 4 / 4, out_features=120))
+    hint, _ = diagnosis.name_construction({**floating, "frames": [{**frame, "code": "self.fc1 = nn.Linear(in_features=12 * 4 / 4, out_features=120)"}]})
+    assert (hint.key, hint.params["arg"]) == ("hint.layer_float_size", "in_features")
+
+    class Late(nn.Module):
+        def __init__(self):
+            self.conv1 = nn.Conv2d(1, 6, 5)
+
+    hint, _ = diagnosis.name_construction({**record_of(Late), "frames": [{**frame, "code": "self.conv1 = nn.Conv2d(1, 6, 5)"}]})
+    assert hint.key == "hint.super_init"
+    # An error no edit of the seed's layer gives: no hint.
+    assert diagnosis.name_construction({"type": "ValueError", "message": "odd", "frames": [frame]})[0] is None

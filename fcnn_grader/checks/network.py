@@ -43,7 +43,10 @@ def _expected_shape(point: str, n: int) -> list[int]:
 @check("network", points=2)
 def parameters(ctx):
     """Five layers with weights, 32,998 parameters, the seed's shapes."""
-    params = ctx.call("inventory")["params"]
+    try:
+        params = ctx.call("inventory")["params"]
+    except CheckFailure as failure:
+        raise _forward_failure(failure.error) if failure.error else failure
     shapes = [tuple(p["shape"]) for p in params]
     mapping, extra = match_parameters(shapes)
     findings = []
@@ -107,14 +110,43 @@ def _forward(ctx, weights, images, **kwargs) -> dict:
 
 # Error hints that guess at a reshape or a linear layer from a shape error: the first layer whose
 # output has the wrong shape (network::layer_shapes) is where the shapes part, often earlier.
-_SHAPE_ERROR_HINTS = {"hint.matmul_shapes", "hint.reshape_size"}
+# A replay of the forward (diagnosis.name_program) names the edit where one is proven.
+_SHAPE_ERROR_HINTS = {"hint.matmul_shapes", "hint.reshape_size", "hint.hard_coded_batch"}
 
 
-def _forward_failure(error: dict, context=None) -> CheckFailure:
+def _forward_failure(error: dict, context=None, images=None, device="cpu", result=None) -> CheckFailure:
     failure = failure_from_error(error, context=context)
+    built, _ = diagnosis.name_construction(error)
+    if built is not None:
+        failure.hint = built
+        return failure
+    if images is not None and result is not None and "points" in result and error.get("kind") == "exception":
+        # The traced forward, replayed (an error alone is not enough: on 16 images a flatten(start_dim=2)
+        # raises the very message of a reshape(192, -1)).
+        proven, _ = diagnosis.name_program(_student_trace(result), oracle.initial_weights(), images, device, ATOL, RTOL)
+        if proven is not None:
+            failure.hint = proven
+            return failure
     if failure.hint is not None and getattr(failure.hint, "key", None) in _SHAPE_ERROR_HINTS:
         failure.hint = T("hint.shape_see_layer_shapes")
     return failure
+
+
+def _student_trace(result: dict) -> dict:
+    error = result.get("error")
+    return {"points": result.get("points") or {}, "error": (error.get("type"), error.get("message")) if error else None,
+            "ops": result.get("ops")}
+
+
+def _layers_ok(ctx) -> set:
+    """The layers whose weights have the seed's shape (a ConvTranspose2d's transposed shape counts as its own)."""
+    shapes = [tuple(p["shape"]) for p in ctx.call("inventory")["params"]]
+    mapping, _ = match_parameters(shapes)
+    ok = {_layer_name(PARAMETERS[i][0]) for i in mapping if PARAMETERS[i][0].endswith("weight")}
+    for name, shape in PARAMETERS:
+        if name.endswith("weight") and len(shape) == 4 and (shape[1], shape[0], *shape[2:]) in shapes:
+            ok.add((_layer_name(name), "transposed"))
+    return ok
 
 
 @check("network", points=3)
@@ -124,14 +156,18 @@ def layer_shapes(ctx):
     images, _ = oracle.random_batch(BATCH_SIZE, seed=1)
     own_weights = False
     try:
-        result = ctx.call("forward", weights, images, trace=True)
+        result = ctx.call("forward", weights, images, trace=True, values=True)
     except CheckFailure as failure:
+        if failure.error and failure.hint is None:
+            failure.hint = diagnosis.name_construction(failure.error)[0]
         if (failure.error or {}).get("kind") != "weights_mismatch":
             raise
         own_weights = True
         # Shapes need no particular weights: a wrong fc1 often follows a wrong conv or
         # pool, and this check can point at it with the network's own initial weights.
         result = ctx.call("forward", None, images, trace=True)
+    if "points" not in result:  # Network() itself raised
+        raise _forward_failure(result["error"])
     seen = result["points"]
     findings, parts, unreached, later = [], [], [], []
     for point, _ in SHAPE_POINTS:
@@ -142,7 +178,7 @@ def layer_shapes(ctx):
             unreached.append(point)
         elif got != expected and not findings:
             findings.append(
-                Finding(where=T(f"point.{point}"), expected=expected, found=got, hint=_shape_hint(point, got, result["ops"]))
+                Finding(where=T(f"point.{point}"), expected=expected, found=got)
             )
         elif got != expected:
             later.append(T("found.point_shape", point=point, shape=got))
@@ -161,10 +197,19 @@ def layer_shapes(ctx):
         found = returned["repr"] if returned_other else T("found.not_reached")
         hint = T("hint.forward_returns_nothing") if returned_other and returned["repr"] == "None" else None
         findings.append(Finding(where=T(f"point.{unreached[0]}"), expected=_expected_shape(unreached[0], BATCH_SIZE), found=found, hint=hint))
+    proven = None
+    if findings or result.get("error"):
+        # The seed's forward with one edit, replayed: named only if it gives the student's trace.
+        proven, _ = diagnosis.name_program(_student_trace(result), weights, images, ctx.device, ATOL, RTOL,
+                                           layers_ok=_layers_ok(ctx) if own_weights else None)
+        if proven is not None and findings and findings[0].hint is None:
+            findings[0].hint = proven
     if result.get("error"):
         # Say where forward got to, then the student's own traceback.
-        failure = failure_from_error(result["error"])
-        if findings or own_weights:
+        failure = _forward_failure(result["error"])
+        if proven is not None:
+            failure.hint = None if findings else proven
+        elif findings or own_weights:
             # A wrong shape came first (its finding says so), or the layers themselves differ
             # (network::parameters): the error's own hint would guess at a later line.
             failure.hint = None if findings else T("hint.fix_parameters")
@@ -176,25 +221,6 @@ def layer_shapes(ctx):
         raise CheckFailure(T("fail.layer_shapes", n=BATCH_SIZE), findings)
 
 
-def _shape_hint(point: str, got: list[int], ops: list[dict]):
-    n = BATCH_SIZE
-    if point == "pool1" and got == [n, 6, 24, 24] and not set(ops_between(ops, "conv1", "conv2")) & POOLS:
-        return T("hint.missing_pool", layer="conv1")
-    if point == "pool2" and got == [n, 12, 8, 8] and not set(ops_between(ops, "conv2", "fc1")) & POOLS:
-        return T("hint.missing_pool", layer="conv2")
-    if point == "conv1" and got[2:] == [28, 28]:
-        return T("hint.conv_padding", layer="conv1", size=28, out=24)
-    if point == "conv2" and len(got) == 4 and got[2:] == [12, 12]:
-        return T("hint.conv_padding", layer="conv2", size=12, out=8)
-    if point in ("flatten", "pool2") and len(got) == 2 and got[0] != n:
-        return T("hint.flatten_batch")
-    if point == "flatten" and len(got) != 2:
-        return T("hint.missing_flatten")
-    if point == "output" and got != [n, 10]:
-        return T("hint.output_changed")
-    return None
-
-
 @check("network", points=3)
 def logits(ctx):
     """With the grader's weights, forward returns the seed's logits for a batch of 100."""
@@ -202,7 +228,11 @@ def logits(ctx):
     images, _ = oracle.random_batch(BATCH_SIZE, seed=2)
     result = _forward(ctx, weights, images, trace=True, values=True)
     if result.get("error"):
-        raise _forward_failure(result["error"])
+        failure = _forward_failure(result["error"])
+        if "points" in result:
+            proven, _ = diagnosis.name_program(_student_trace(result), weights, images, ctx.device, ATOL, RTOL)
+            failure.hint = proven or failure.hint
+        raise failure
     output = result["output"]
     expected = oracle.points(weights, images, ctx.device)
     if output["kind"] != "tensor" or output.get("value") is None:
@@ -210,10 +240,15 @@ def logits(ctx):
     got = output["value"]
     if list(got.shape) == [BATCH_SIZE, 10] and torch.allclose(got, expected["output"], atol=ATOL, rtol=RTOL):
         return
-    raise CheckFailure(T("fail.logits"), [_diagnose_values(result, expected, images, ctx.device)])
+    # The whole forward replayed with one edit first: stronger than one stage's replay.
+    proven, _ = diagnosis.name_program(_student_trace(result), weights, images, ctx.device, ATOL, RTOL)
+    finding = _diagnose_values(result, expected, images, ctx.device, stages=proven is None)
+    if proven is not None:
+        finding.hint, finding.ruled_out = proven, None
+    raise CheckFailure(T("fail.logits"), [finding])
 
 
-def _diagnose_values(result: dict, expected: dict, images, device) -> Finding:
+def _diagnose_values(result: dict, expected: dict, images, device, stages: bool = True) -> Finding:
     """Where the student's numbers first part from the seed's, and why, if a replayed stage proves it."""
     seen = result["points"]
     previous = None
@@ -226,7 +261,7 @@ def _diagnose_values(result: dict, expected: dict, images, device) -> Finding:
         same = list(value.shape) == list(want.shape) and torch.allclose(value, want, atol=ATOL, rtol=RTOL)
         if not same:
             before = expected[previous] if previous else images
-            hint, tried = diagnosis.name_stage(point, before, value, oracle.initial_weights(), device, ATOL, RTOL)
+            hint, tried = diagnosis.name_stage(point, before, value, oracle.initial_weights(), device, ATOL, RTOL) if stages else (None, [])
             return Finding(
                 where=T("where.between", before=T(f"point.{previous}") if previous else T("point.input"), after=T(f"point.{point}")),
                 expected=_describe_tensor(want),
@@ -302,10 +337,10 @@ def batch_independence(ctx):
     for keep in (0, 15):
         changed = others.clone()
         changed[keep] = images[keep]
-        a, b = (_forward(ctx, weights, x) for x in (images, changed))
-        for r in (a, b):
+        a, b = (_forward(ctx, weights, x, trace=True) for x in (images, changed))
+        for r, x in ((a, images), (b, changed)):
             if r.get("error"):
-                raise _forward_failure(r["error"])
+                raise _forward_failure(r["error"], images=x, device=ctx.device, result=r)
         va, vb = a["output"].get("value"), b["output"].get("value")
         if va is None or vb is None or va.shape != vb.shape or va.dim() != 2:
             raise CheckFailure(T("fail.logits_not_tensor"), [Finding(where="forward", expected=T("expected.logits", n=16), found=a["output"]["repr"])])
