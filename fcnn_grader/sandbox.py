@@ -87,6 +87,24 @@ def _blocker(path: Path, uid: int, gid: int) -> Path | None:
     return None
 
 
+def unreadable(folder: Path, uid: int, gid: int) -> Path | None:
+    """The first file or folder under FOLDER that the user cannot read, or None.
+
+    For the grader's own package: a checkout copied with a private umask (0600 files, as on
+    some build machines) can be entered but not read, and a child that cannot import the
+    grader would be reported as the submission breaking it.
+    """
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        here = Path(dirpath)
+        if not _searchable(here, uid, gid, 5):
+            return here
+        for name in filenames:
+            if name.endswith(".py") and not _searchable(here / name, uid, gid, 4):
+                return here / name
+    return None
+
+
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -159,6 +177,9 @@ def plan(settings, workdir: Path) -> dict | None:
         elif block in reads:
             result["why_no_user"] = f"{name} cannot read {block}"  # a bind mount keeps its modes
     result["reveal"] = reveal
+    locked = unreadable(Path(__file__).resolve().parent, uid, gid)
+    if locked is not None and not result["why_no_user"]:
+        result["why_no_user"] = f"{name} cannot read {locked}"
     if result["why_no_user"]:
         return result
     _share_data(uid, gid)

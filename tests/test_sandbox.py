@@ -322,3 +322,18 @@ def test_landlock_alone_confines_root_without_capabilities(tmp_path, listener):
                     "connect": seen["connect"], "uid": 0}, seen
     assert seen["connect"] != "allowed"
     assert _connections(listener) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="file modes bind root only through another uid")
+def test_a_grader_package_its_user_cannot_read_keeps_the_user_layer_off(tmp_path):
+    """A checkout copied with a private umask (0600 files): the child's uid could not import the grader,
+    and the failure would read as the submission's. The plan says why and keeps uid 0 (GPU machine, stop 9)."""
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "sub" / "wire.py").write_text("")
+    uid = sandbox.AUTO_UID_BASE + 7
+    assert sandbox.unreadable(package, uid, uid) is None
+    (package / "sub" / "wire.py").chmod(0o600)
+    assert sandbox.unreadable(package, uid, uid) == package / "sub" / "wire.py"
+    (package / "sub").chmod(0o700)
+    assert sandbox.unreadable(package, uid, uid) == package / "sub"
