@@ -1164,7 +1164,7 @@ RIGHT_FOR_REWRITE = {
     ("training_loop.py", "skip_last"): {"hint.batches_unused"},  # every batch fetched, the last never used: not "stops early"
     ("training_loop.py", "enumerate"): {"hint.enumerate_batch"},
     ("training_loop.py", "next_iter"): {"hint.loader_restarted"},
-    ("training_loop.py", "new_network"): {"hint.new_network"},
+    ("training_loop.py", "new_network"): {"hint.new_network", "hint.new_network_device"},  # the latter on a GPU
     ("training_loop.py", "twice"): {"hint.loop_twice"},
     ("training_loop.py", "float_correct"): {"hint.return_float_count", "hint.total_correct_float"},
     ("training_loop.py", "tensor_loss"): {"hint.return_item"},

@@ -483,7 +483,7 @@ def _raised(fn) -> tuple[str, str] | None:
     return None
 
 
-def loop_error_candidates(batch_index: int, images, labels, preds, device) -> list[tuple[Candidate, Callable]]:
+def loop_error_candidates(batch_index: int, images, labels, preds, device, given_unused: bool = False) -> list[tuple[Candidate, Callable]]:
     """The loop's operations given other arguments, each replayed on the batch where the student's loop raised.
 
     network(...) gets what else the loop has at hand: the labels (for labels, images in loader),
@@ -502,10 +502,20 @@ def loop_error_candidates(batch_index: int, images, labels, preds, device) -> li
         (Candidate("hint.enumerate_batch", label="enumerate(loader)"), forward(batch_index)),
         (Candidate("hint.batch_not_unpacked", label="the batch not unpacked"), forward((images, labels))),
     ]
+    if given_unused:
+        # A network made inside train_epoch (Network(), type(network)()) lives on the CPU: on a GPU
+        # its first forward raises on the batch; the replay makes one and calls it there.
+        out.append((Candidate("hint.new_network_device", label="a new network on the CPU"),
+                    lambda: _fresh_network()(images)))
     if preds is not None:
         preds = preds.to(device)
         out.append((Candidate("hint.count_args_swapped", label="get_num_correct(labels, preds)"), lambda: oracle.num_correct(labels, preds)))
     return out
+
+
+def _fresh_network():
+    with torch.random.fork_rng(devices=[]):  # its random start must not move the grader's RNG
+        return oracle.OracleNetwork()
 
 
 def name_loop_error(error: dict, batches, result: dict, device):
@@ -516,7 +526,8 @@ def name_loop_error(error: dict, batches, result: dict, device):
     images, labels = batches[k]
     preds = result.get("first_logits", {}).get(k)
     want = (error.get("type"), error.get("message"))
-    raised = {c: _raised(replay) for c, replay in loop_error_candidates(k, images, labels, preds, device)}
+    given_unused = not any(result.get("forwards") or [])  # the given network saw no forward before the error
+    raised = {c: _raised(replay) for c, replay in loop_error_candidates(k, images, labels, preds, device, given_unused)}
     hint, _ = unique(list(raised), lambda c: raised[c] == want)
     return hint
 

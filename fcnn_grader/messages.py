@@ -427,6 +427,10 @@ _M: dict[str, tuple[str, str]] = {
         "every batch is taken from the loader, but the network train_epoch is given is never called: train the network train_epoch is given (not a new Network() or another model)",
         "每个批次都从 loader 取出了，但传给 train_epoch 的 network 从未被调用：请训练传给 train_epoch 的那个 network（不要新建 Network() 或用别的模型）",
     ),
+    "hint.new_network_device": (
+        "the network train_epoch is given is never called, and your error is exactly what a new Network() made on the CPU raises on this batch: train the network train_epoch is given (not a new Network() or another model)",
+        "传给 train_epoch 的 network 从未被调用，而你的错误与在 CPU 上新建的 Network() 处理这个批次时报的错误完全一致：请训练传给 train_epoch 的那个 network（不要新建 Network() 或用别的模型）",
+    ),
     "hint.loop_forward_no_grad": (
         "network(images) ran with gradient tracking off on this batch, so its output has no graph for backward(): run the forward pass with tracking on (no torch.no_grad() block around it)",
         "这一批上 network(images) 运行时梯度跟踪是关着的，所以它的输出没有可供 backward() 的计算图：请在跟踪开启时做前向传播（不要包在 torch.no_grad() 里）",

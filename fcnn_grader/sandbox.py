@@ -131,7 +131,9 @@ def read_roots(settings, deny: list[Path]) -> tuple[list[str], list[str]]:
             path = path.resolve()
         if not path.exists() or str(path) in roots:
             continue
-        if any(_inside(d, path) for d in deny):
+        # The grader's package stays readable even when the graded folder lies inside it (the
+        # course's exercises/ stubs): the child imports the grader from there.
+        if path != package and any(_inside(d, path) for d in deny):
             left_out.append(str(path))  # e.g. a checkout that also holds the batch; its package is listed apart
             continue
         roots.append(str(path))
@@ -155,7 +157,13 @@ def plan(settings, workdir: Path) -> dict | None:
         deny.append(Path(settings.rubric_path).resolve())
     reads, left_out = read_roots(settings, deny)
     writes = [str(workdir / "submission"), str(workdir / "tmp")]
-    result = {"linux": linux, "read": reads, "left_out": left_out, "write": writes,
+    # Measured on an H200 (stop 9): under Landlock's file rules the NVIDIA driver fails to start
+    # (cudaGetDeviceCount: error 304) unless writes are allowed everywhere; granting /dev, /tmp,
+    # /dev/shm, /run, /var or HOME was not enough, and the path is not yet found. On CUDA the
+    # file rules give way (the child's own uid still keeps the grader's and others' files);
+    # TCP and the signal/socket scoping stay.
+    cuda = str(getattr(settings, "device", "cpu")).startswith("cuda")
+    result = {"linux": linux, "read": reads, "left_out": left_out, "write": writes, "files_open": cuda,
               "devices": [d for d in DEVICES if os.path.exists(d)] + _gpu_devices(), "nproc": NPROC,
               "uid": None, "gid": None, "user": None, "dedicated": False, "reveal": {}, "why_no_user": None}
     if not root:
@@ -347,6 +355,8 @@ def _landlock(libc, plan_: dict, abi: int) -> str:
         raise OSError(ctypes.get_errno(), _errno("landlock_create_ruleset"))
     try:
         rules = [(p, READ) for p in plan_["read"]] + [(p, fs) for p in plan_["write"]]
+        if plan_.get("files_open"):
+            rules.append(("/", fs))
         rules += [(d, (2 | 4 | (1 << 14) | (1 << 15)) & fs) for d in plan_["devices"]]
         for path, access in rules:
             try:
@@ -365,7 +375,7 @@ def _landlock(libc, plan_: dict, abi: int) -> str:
             raise OSError(ctypes.get_errno(), _errno("landlock_restrict_self"))
     finally:
         os.close(ruleset)
-    what = ["files"] + (["TCP"] if abi >= 4 else []) + (["signals", "abstract sockets"] if abi >= 6 else [])
+    what = (["files: open on CUDA, its driver needs them"] if plan_.get("files_open") else ["files"]) + (["TCP"] if abi >= 4 else []) + (["signals", "abstract sockets"] if abi >= 6 else [])
     return f"ABI {abi}: {', '.join(what)}"
 
 
