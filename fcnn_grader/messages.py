@@ -292,8 +292,8 @@ _M: dict[str, tuple[str, str]] = {
         "对一个包含多个数的张量调用了 backward()：损失必须是一个数，正如 F.cross_entropy(preds, labels) 在默认 reduction（平均）下给出的那样",
     ),
     "hint.softmax_on_integers": (
-        "a softmax (the one inside F.cross_entropy) was given a tensor of integers: the predictions, floats, come first and the labels second, F.cross_entropy(preds, labels)",
-        "softmax（F.cross_entropy 内部的那个）收到了一个整数张量：预测（浮点数）在前，标签在后，F.cross_entropy(preds, labels)",
+        "a softmax (F.softmax, F.log_softmax or the one inside F.cross_entropy) was given a tensor of integers, such as the labels: give it the predictions (floats); F.cross_entropy takes them first, F.cross_entropy(preds, labels)",
+        "一个 softmax（F.softmax、F.log_softmax 或 F.cross_entropy 内部的那个）收到了整数张量（例如标签）：应当给它预测值（浮点数）；F.cross_entropy 的第一个参数是预测，F.cross_entropy(preds, labels)",
     ),
     "hint.forward_grad_off": (
         "gradient tracking was off while the network ran (its output has no graph): preds = network(images) sits in a torch.no_grad() block or after torch.set_grad_enabled(False); run the forward pass with tracking on",
