@@ -545,6 +545,10 @@ _M: dict[str, tuple[str, str]] = {
         "replayed from the same start, none of these gives your numbers: {tried}",
         "从相同的起点重放，以下错误都得不到你的结果：{tried}",
     ),
+    "ruled.out_more": (
+        "replayed from the same start, none of these gives your numbers: {tried}, and {more} more",
+        "从相同的起点重放，以下错误都得不到你的结果：{tried}，另有 {more} 种",
+    ),
     "where.returned_call": ("the returned value, call {k} of {n}", "返回值，第 {k} 次调用（共 {n} 次）"),
     "hint.mistake.lr": (
         "your step is {ratio}x the course's: your numbers match Adam with lr={lr} (the course's is 0.01): use the optimizer as you are given it, without changing its learning rate",

@@ -839,3 +839,19 @@ def test_network_construction_errors_are_named_by_replaying_the_seeds_layer():
     assert hint.key == "hint.super_init"
     # An error no edit of the seed's layer gives: no hint.
     assert diagnosis.name_construction({"type": "ValueError", "message": "odd", "frames": [frame]})[0] is None
+
+
+def test_ruled_out_names_a_readable_number_of_mistakes_and_counts_the_rest():
+    """A network stage's family runs to hundreds of replays: the failure lists some and counts the rest."""
+    from fcnn_grader import diagnosis
+
+    few = [diagnosis.Candidate("hint.stage_ops", label=f"op{i}") for i in range(3)]
+    assert diagnosis.ruled_out(few).render().endswith("op0, op1, op2")
+    many = [diagnosis.Candidate("hint.stage_ops", label=f"op{i}") for i in range(diagnosis.RULED_OUT_SHOWN + 7)]
+    for lang in ("en", "zh"):
+        text = diagnosis.ruled_out(many).render(lang)
+        assert f"op{diagnosis.RULED_OUT_SHOWN - 1}" in text and f"op{diagnosis.RULED_OUT_SHOWN}," not in text and "7" in text
+    # one candidate's ops read as one item (relu then a pool), not as two
+    images = torch.rand(2, 6, 24, 24)
+    labels = [c.label for c, _ in diagnosis._stage_candidates("pool1", images, oracle.initial_weights(), "cpu")]
+    assert "relu + max_pool2d" in labels and not any(", " in label for label in labels if "(" not in label)
