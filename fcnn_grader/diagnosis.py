@@ -436,6 +436,9 @@ def totals_candidates(probes: list[dict], total: str) -> list[Candidate]:
         Candidate("hint.total_per_image" if total == "loss" else "hint.count_fraction",
                   replay={"values": each(lambda p: _per_image(p, total))}, label="mean per image"),
     ]
+    if total == "loss":  # the sum over batches divided by the number of images (len(loader.dataset))
+        out.append(Candidate("hint.total_over_images", replay={"values": each(lambda p: sum(p["losses"]) / sum(p["sizes"]))},
+                             label="sum / number of images"))
     for i, (key, label, series) in enumerate(_series(first, total)):
         if series == _right(first, total):
             continue  # the last forward of each batch was its first: nothing after the update to tell apart

@@ -391,6 +391,10 @@ _M: dict[str, tuple[str, str]] = {
         "your numbers match training without optimizer.zero_grad(): gradients pile up from batch to batch",
         "你的结果与不调用 optimizer.zero_grad() 的训练一致：梯度在批次之间不断累加",
     ),
+    "hint.steps_per_batch": (
+        "optimizer.step() ran {n} times for this batch (counted): step once per batch",
+        "这一批中 optimizer.step() 被调用了 {n} 次（已计数）：每批只更新一次",
+    ),
     "hint.mistake.double_step": (
         "your numbers match calling optimizer.step() twice per batch: call it once",
         "你的结果与每批调用两次 optimizer.step() 一致：只调用一次",
@@ -460,6 +464,10 @@ _M: dict[str, tuple[str, str]] = {
     "hint.total_other": (
         "your {name} adds up the other total's per-batch values: total_loss += loss.item(), total_correct += get_num_correct(preds, labels)",
         "你的 {name} 累加的是另一个总数的每批数值：total_loss += loss.item()，total_correct += get_num_correct(preds, labels)",
+    ),
+    "hint.total_over_images": (
+        "this is the sum of the batch losses divided by the number of images (as len(loader.dataset)): return the sum itself",
+        "这是各批损失之和除以图像总数（如 len(loader.dataset)）：请直接返回这个和",
     ),
     "hint.total_per_image": (
         "this is the mean loss per image (each batch's loss weighted by its size, divided by the number of images): return the sum of the batch losses",

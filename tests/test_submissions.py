@@ -117,6 +117,10 @@ BUGGY = {
                         "batch 8 got no forward pass and no step"),
     "loop_count_args_swapped": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
                                 "replaying get_num_correct(labels, preds) on this batch raises exactly your exception"),
+    # found by playing a student: counted step() calls named by their count, not as a replay
+    "loop_training_step_too": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
+                               "optimizer.step() ran 2 times for this batch (counted)"),
+    "loop_loss_over_images": ("training_loop", {"returned_totals"}, "the sum of the batch losses divided by the number of images"),
     # data
     "data_test_split": ("data", {"train_set"}, "this is the test split"),
     "data_normalize": ("data", {"train_set"}, "this exercise adds no Normalize"),
