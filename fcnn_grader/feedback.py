@@ -169,8 +169,11 @@ def error_hint(record: dict):
         if match and key:
             if key == "hint.matmul_shapes":
                 return T(key, got=match.group(2), want=match.group(3))
-            if key == "hint.batch_mismatch":
+            if key == "hint.batch_mismatch":  # the numbers say rows differ from labels, not which side is wrong
                 return T(key, got=match.group(1), want=match.group(2))
+            if key == "hint.conv_input":  # the shape it got: too few dimensions or too many (an unsqueeze)
+                shape = re.search(r"input of size:? ?(\[[\d, ]*\])", text)
+                return T(key, shape=shape.group(1) if shape else "?")
             return T(key)
     return None
 

@@ -329,8 +329,8 @@ _M: dict[str, tuple[str, str]] = {
     ),
     "hint.use_reshape": ("view needs contiguous memory here: use t.reshape(...) or t.flatten(start_dim=1)", "这里 view 需要连续内存：请用 t.reshape(...) 或 t.flatten(start_dim=1)"),
     "hint.batch_mismatch": (
-        "the network returns {got} rows for {want} labels: flattening must keep one row per image, t.reshape(-1, 12*4*4)",
-        "网络对 {want} 个标签返回了 {got} 行：展平时每张图像必须对应一行，t.reshape(-1, 12*4*4)",
+        "the loss got {got} rows of predictions for {want} labels: it needs one row per image and every label of the batch (a forward that keeps one row per image, t.reshape(-1, 12*4*4), and the labels unsliced)",
+        "损失函数收到了 {got} 行预测和 {want} 个标签：它需要每张图像一行预测，以及这一批的全部标签（前向传播要保持每张图像一行，t.reshape(-1, 12*4*4)，标签不要切片）",
     ),
     "hint.second_backward": (
         "backward() runs twice on one graph: compute the loss once per batch and call backward() once",
@@ -360,7 +360,10 @@ _M: dict[str, tuple[str, str]] = {
         "你的错误与把 {code} 传给损失函数时引发的错误完全相同：损失函数接收 int64 类别下标形式的标签，正如 loader 给出的那样；请原样传入 labels",
     ),
     "hint.inplace": ("an in-place operation changed a tensor backward needs: use t = F.relu(t) rather than in-place forms", "原地操作修改了 backward 需要的张量：请用 t = F.relu(t) 而不是原地操作"),
-    "hint.conv_input": ("conv layers take (N, 1, 28, 28) images: do not flatten or squeeze the input", "卷积层接收 (N, 1, 28, 28) 的图像：不要展平或压缩输入"),
+    "hint.conv_input": (
+        "a conv layer got an input of shape {shape}: it takes the images as the loader gives them, (N, 1, 28, 28); pass them on without flatten, squeeze or unsqueeze",
+        "卷积层收到的输入形状为 {shape}：它接收加载器给出的图像，(N, 1, 28, 28)；请原样传入，不要 flatten、squeeze 或 unsqueeze",
+    ),
     "hint.item_on_batch": (".item() (and int()) work on one number only: sum first, e.g. .sum().item()", ".item()（以及 int()）只能用于单个数：请先求和，例如 .sum().item()"),
     "hint.same_device": ("create new tensors on the device of the input (images.device)", "请在输入所在的设备上创建新张量（images.device）"),
     "hint.return_item": ("return a Python number: loss.item() or .sum().item()", "请返回 Python 数字：loss.item() 或 .sum().item()"),

@@ -94,6 +94,11 @@ BUGGY = {
                                "your error is exactly what F.cross_entropy(labels, preds) raises"),
     "step_detached_preds": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"},
                             "the network's output had its graph, yet the loss given to backward() has none"),
+    # found by playing a student: the error's hint says what the error shows, not a flatten that is not there
+    "step_unsqueezed_images": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"},
+                               "a conv layer got an input of shape [100, 1, 1, 28, 28]"),
+    "step_labels_sliced": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"},
+                           "the loss got 100 rows of predictions for 99 labels"),
     # training_loop
     "loop_mean_loss": ("training_loop", {"returned_totals"}, "this is the mean of the batch losses"),
     "loop_per_sample_loss": ("training_loop", {"returned_totals"}, "the losses are multiplied by the batch size"),
