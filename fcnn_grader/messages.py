@@ -533,7 +533,10 @@ _M: dict[str, tuple[str, str]] = {
     ),
     "hint.test_split": ("this is the test split: pass train=True", "这是测试集：请传入 train=True"),
     "hint.to_tensor": ("add transform=transforms.ToTensor()", "请添加 transform=transforms.ToTensor()"),
-    "hint.image_shape": ("ToTensor() gives (1, 28, 28): do not squeeze or flatten the images", "ToTensor() 给出 (1, 28, 28)：不要压缩或展平图像"),
+    "hint.image_shape": (
+        "ToTensor() gives (1, 28, 28): use it alone, with no transform that changes the shape (squeeze, flatten, Resize, Pad, CenterCrop, Grayscale(num_output_channels=3))",
+        "ToTensor() 给出 (1, 28, 28)：只用它，不要加改变形状的变换（squeeze、flatten、Resize、Pad、CenterCrop、Grayscale(num_output_channels=3)）",
+    ),
     "hint.normalize": (
         "your pixels are exactly {map}, what Normalize(mean={mean}, std={std}) gives: use ToTensor() only: this exercise adds no Normalize",
         "你的像素值恰好是 {map}，相当于 Normalize(mean={mean}, std={std})：只用 ToTensor()：本练习不加 Normalize",

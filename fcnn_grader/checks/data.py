@@ -10,6 +10,10 @@ from ..feedback import CheckFailure, Finding, T
 from . import check, number_of
 
 OTHER_BATCH_SIZE = 64
+# ToTensor() divides by 255; torchvision's replacement for it, v2.ToImage() + v2.ToDtype(torch.float32,
+# scale=True), multiplies by 1/255: the same pixels up to one float32 rounding (<= 6e-8), while the
+# smallest real change of a pixel is one level, 1/255 = 0.0039.
+PIXEL_ATOL = 1e-6
 
 
 def _image_finding(index: int, image: dict, want: torch.Tensor, pairs: list, typed: list):
@@ -26,7 +30,7 @@ def _image_finding(index: int, image: dict, want: torch.Tensor, pairs: list, typ
     if image["dtype"] != "float32":
         hint, tried = diagnosis.name_dtype(typed) if typed else (None, [])
         return Finding(where=where, expected="float32", found=image["dtype"], hint=hint, ruled_out=diagnosis.ruled_out(tried) if tried and not hint else None)
-    if not torch.equal(value, want):
+    if not torch.allclose(value, want, rtol=0, atol=PIXEL_ATOL):
         low, high = value.min().item(), value.max().item()
         hint, tried = diagnosis.name_pixels(pairs)
         return Finding(where=where, expected=T("expected.pixel_range"), found=T("found.pixel_range", low=f"{low:.3f}", high=f"{high:.3f}"),
