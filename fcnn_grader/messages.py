@@ -533,6 +533,13 @@ _M: dict[str, tuple[str, str]] = {
     ),
     "hint.test_split": ("this is the test split: pass train=True", "这是测试集：请传入 train=True"),
     "hint.to_tensor": ("add transform=transforms.ToTensor()", "请添加 transform=transforms.ToTensor()"),
+    "where.second_iter": ("iter(loader) a second time (the next epoch)", "第二次 iter(loader)（下一个 epoch）"),
+    "expected.first_batch_again": ("the first batch again", "再次得到第一批"),
+    "found.no_restart": ("not the first batch: it went on where the first pass stopped, or gave nothing", "不是第一批：它从上一次停下的地方继续，或者什么也没有给出"),
+    "hint.loader_one_pass": (
+        "what make_train_loader returns ({type}) can be iterated only once: return the DataLoader itself (not iter(...) of it, nor a generator), so each epoch's for loop starts over",
+        "make_train_loader 返回的对象（{type}）只能遍历一次：请直接返回 DataLoader（不要返回 iter(...)，也不要返回生成器），这样每个 epoch 的 for 循环都会从头开始",
+    ),
     "hint.image_shape": (
         "ToTensor() gives (1, 28, 28): use it alone, with no transform that changes the shape (squeeze, flatten, Resize, Pad, CenterCrop, Grayscale(num_output_channels=3))",
         "ToTensor() 给出 (1, 28, 28)：只用它，不要加改变形状的变换（squeeze、flatten、Resize、Pad、CenterCrop、Grayscale(num_output_channels=3)）",

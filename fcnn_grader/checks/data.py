@@ -251,6 +251,9 @@ def train_loader(ctx):
     findings = _batch_findings(default, train, BATCH_SIZE, "make_train_loader(train_set)", found_hint)
     if not findings and (problem := _length_finding(default, BATCH_SIZE, "make_train_loader(train_set)")):
         findings.append(problem)
+    if not findings and default.get("restarts") is False:  # one pass only: a second epoch gets nothing
+        findings.append(Finding(where=T("where.second_iter"), expected=T("expected.first_batch_again"), found=T("found.no_restart"),
+                                hint=T("hint.loader_one_pass", type=default.get("type", "?"))))
     other_findings = _batch_findings(other, train, OTHER_BATCH_SIZE, call, found_hint)
     if not other_findings and (problem := _length_finding(other, OTHER_BATCH_SIZE, call)):
         other_findings.append(problem)

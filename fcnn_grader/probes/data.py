@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import torch
+
 from .. import data as data_mod
 from .. import oracle
 from ..calling import describe_value, short_repr
@@ -51,7 +53,19 @@ def make_train_loader(runner, root: str, batch_size: int | None = None) -> Loade
             break
         pair = list(batch) if isinstance(batch, (tuple, list)) else [batch]
         result["batches"].append([describe_value(v) for v in pair])
+    if result["batches"]:
+        # A loader is iterated once per epoch: a second iter() must start over at the first batch
+        # (iter() of an iterator is the iterator itself: it goes on at the third batch, or stops).
+        first = call(next, call(iter, loader), None)
+        result["restarts"] = first is not None and _same_batch(first, result["batches"][0])
     return result
+
+
+def _same_batch(batch, described: list) -> bool:
+    pair = list(batch) if isinstance(batch, (tuple, list)) else [batch]
+    return len(pair) == len(described) and all(
+        isinstance(v, torch.Tensor) and d.get("value") is not None and torch.equal(v.detach().cpu(), d["value"]) for v, d in zip(pair, described)
+    )
 
 
 def _loader_facts(loader, dataset) -> dict:
