@@ -140,6 +140,7 @@ BUGGY = {
     # found by benchmarks/mutants.py: a batch size found from the batches, a random transform replayed item by item
     "data_batch_default": ("data", {"train_loader"}, "make_train_loader(train_set) gives batches of 200, in order, while batch_size=64 is passed on"),
     # found by playing a student: a second pass over the loader must start over
+    "data_set_is_loader": ("data", {"train_set"}, "raised TypeError in train_set[0]"),  # was a grader traceback
     "data_iter_loader": ("data", {"train_loader"}, "can be iterated only once: return the DataLoader itself"),
     "data_rotation": ("data", {"train_set"}, "exactly ToTensor()'s with RandomRotation(10) applied"),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 from pathlib import Path
 
 import torch
@@ -29,7 +30,10 @@ def load_train_set(runner, root: str) -> TrainSetResult:
     for index in (0, 1, 2, 4_321, 12_345, 59_999):
         if index < result["length"]:
             # A seed per item: with one seed for all, a random transform would do the same to each.
-            item = call(dataset.__getitem__, index, seed=oracle.SEED + index)
+            try:  # train_set[i] as the student's object answers it (a DataLoader has no items: one clear line)
+                item = call(operator.getitem, dataset, index, where=f"train_set[{index}]", seed=oracle.SEED + index)
+            except StudentCodeError as exc:
+                return {**result, "error": exc.record}
             pair = list(item) if isinstance(item, (tuple, list)) else [item]
             result["items"][index] = [describe_value(v) for v in pair]
     result["train"] = getattr(dataset, "train", None)
