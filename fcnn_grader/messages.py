@@ -324,10 +324,13 @@ _M: dict[str, tuple[str, str]] = {
         "某个全连接层每张图像收到 {got} 个数，但它期望 {want} 个：课程中各层大小依次为 12*4*4 = 192 -> 120 -> 60 -> 10，每层一次，按顺序",
     ),
     "hint.reshape_size": (
-        "a reshape does not fit the data: flatten with t.reshape(-1, 12*4*4)",
-        "reshape 的形状与数据不符：请用 t.reshape(-1, 12*4*4) 展平",
+        "a reshape or view asks for shape {shape}, which does not fit the {size} numbers it is given: let -1 stand for the batch (to flatten: t.reshape(-1, 12*4*4))",
+        "reshape 或 view 要求的形状 {shape} 与它收到的 {size} 个数不符：请用 -1 表示批大小（展平：t.reshape(-1, 12*4*4)）",
     ),
-    "hint.use_reshape": ("view needs contiguous memory here: use t.reshape(...) or t.flatten(start_dim=1)", "这里 view 需要连续内存：请用 t.reshape(...) 或 t.flatten(start_dim=1)"),
+    "hint.use_reshape": (
+        "view needs contiguous memory, and an operation before it (a transpose or permute) changed the layout: flatten the tensor as the layer gave it, t.reshape(-1, 12*4*4), with no transpose",
+        "view 需要连续内存，而它之前的某个操作（transpose 或 permute）改变了内存布局：请直接展平该层给出的张量，t.reshape(-1, 12*4*4)，不要 transpose",
+    ),
     "hint.batch_mismatch": (
         "the loss got {got} rows of predictions for {want} labels: it needs one row per image and every label of the batch (a forward that keeps one row per image, t.reshape(-1, 12*4*4), and the labels unsliced)",
         "损失函数收到了 {got} 行预测和 {want} 个标签：它需要每张图像一行预测，以及这一批的全部标签（前向传播要保持每张图像一行，t.reshape(-1, 12*4*4)，标签不要切片）",

@@ -65,6 +65,8 @@ BUGGY = {
     # found by benchmarks/mutants.py, named by replaying the count's chain (numbers, or the same error)
     "count_keepdim": ("num_correct", {"crafted_inputs", "random_inputs"}, "exactly those of preds.argmax(dim=1, keepdim=True)"),
     "count_mean_bool": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "exactly what .mean() raises on the bool result of eq()"),
+    # found by playing a student: shape errors outside the network were told to flatten with t.reshape(-1, 12*4*4)
+    "count_hard_coded_batch": ("num_correct", {"crafted_inputs", "returns_int", "random_inputs"}, "the batch size looks hard-coded (100)"),
     # training_step
     "no_zero_grad": ("training_step", {"matches_reference"}, "without optimizer.zero_grad()"),
     "step_before_backward": ("training_step", {"loss_decreases", "matches_reference"}, "or it comes before loss.backward()"),

@@ -144,6 +144,8 @@ def test_failure_renders_in_both_languages():
         ("RuntimeError: element 0 of tensors does not require grad and does not have a grad_fn", "hint.grad_disabled"),
         ("RuntimeError: mat1 and mat2 shapes cannot be multiplied (100x300 and 192x120)", "hint.matmul_shapes"),
         ("RuntimeError: shape '[100, 192]' is invalid for input of size 192", "hint.hard_coded_batch"),
+        ("RuntimeError: shape '[100]' is invalid for input of size 4", "hint.hard_coded_batch"),
+        ("RuntimeError: shape '[-1, 300]' is invalid for input of size 19200", "hint.reshape_size"),
         ("ValueError: Expected input batch_size (2500) to match target batch_size (100).", "hint.batch_mismatch"),
         ("RuntimeError: Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [100, 1, 1, 28, 28]", "hint.conv_input"),
         # A size mismatch does not say which count mistake made it: the count's error replays do (issue 10).
