@@ -1287,7 +1287,7 @@ def right_hints(m: dict) -> set[str]:
         if kind == "remove_stmt" and target == "backward":
             right.add("hint.no_backward")
         if kind == "repeat_stmt" and target == "step":
-            right.add("hint.mistake.double_step")
+            right |= {"hint.mistake.double_step", "hint.steps_per_batch"}
         if kind == "repeat_stmt" and target == "backward":
             right.add("hint.second_backward")
         if kind == "insert_fresh_optimizer" and "Adam" in target and "lr=0.01" in target:

@@ -42,7 +42,10 @@ class Caller:
                 torch.manual_seed(oracle.SEED if seed is None else seed)
                 return func(*args, **kwargs)
         except (Exception, SystemExit) as exc:
-            raise StudentCodeError(self.error_record(exc)) from None
+            record = self.error_record(exc)
+            if record["where"] is None:  # raised in library code the submission set up (a transform): name the call
+                record["where"] = where or self.where_of(func)
+            raise StudentCodeError(record) from None
         finally:
             if not torch.is_grad_enabled() and self.grad_off_where is None:
                 self.grad_off_where = where or self.where_of(func)

@@ -49,9 +49,14 @@ def unique(candidates, matches: Callable[[Candidate], bool]):
     return (found[0].hint() if len(names) == 1 else None), list(candidates)
 
 
+RULED_OUT_SHOWN = 30  # the most mistakes ruled_out names; the rest are counted
+
+
 def ruled_out(candidates) -> T:
     """What the failure can say when no candidate matches: the mistakes tried and excluded."""
     labels = list(dict.fromkeys(c.label or c.key.split(".")[-1] for c in candidates))
+    if len(labels) > RULED_OUT_SHOWN:  # a stage's family runs to hundreds: a wall of text nobody reads
+        return T("ruled.out_more", tried=", ".join(labels[:RULED_OUT_SHOWN]), more=len(labels) - RULED_OUT_SHOWN)
     return T("ruled.out", tried=", ".join(labels))
 
 
@@ -431,6 +436,9 @@ def totals_candidates(probes: list[dict], total: str) -> list[Candidate]:
         Candidate("hint.total_per_image" if total == "loss" else "hint.count_fraction",
                   replay={"values": each(lambda p: _per_image(p, total))}, label="mean per image"),
     ]
+    if total == "loss":  # the sum over batches divided by the number of images (len(loader.dataset))
+        out.append(Candidate("hint.total_over_images", replay={"values": each(lambda p: sum(p["losses"]) / sum(p["sizes"]))},
+                             label="sum / number of images"))
     for i, (key, label, series) in enumerate(_series(first, total)):
         if series == _right(first, total):
             continue  # the last forward of each batch was its first: nothing after the update to tell apart
@@ -865,7 +873,7 @@ def _stage_candidates(point: str, prev, weights, device) -> list[tuple[Candidate
                         shown = pool_name if (k, s) == (2, 2) else f"{pool_name}(kernel_size={k}, stride={s})"
                         out.append((ops + [shown], lambda t, act=act, pool=pool, k=k, s=s: pool(act(t), kernel_size=k, stride=s)))
         return [(Candidate("hint.stage_ops", (("before", before), ("after", after), ("wanted", wanted), ("have", ", ".join(ops) or "-")),
-                           label=", ".join(ops) or "-"), f) for ops, f in out]
+                           label=" + ".join(ops) or "-"), f) for ops, f in out]
     if point in ("fc2", "out"):
         before, after, wanted = STAGE_OF[point]
         w, b = (x.to(device) for x in weights[_LAYER_INDEX[point if point == "out" else "fc2"]: _LAYER_INDEX[point if point == "out" else "fc2"] + 2])
@@ -880,7 +888,7 @@ def _stage_candidates(point: str, prev, weights, device) -> list[tuple[Candidate
                         return F.linear(F.dropout(act(t), p=p, training=True), w, b)
                 out.append((ops + [f"dropout(p={p})"], dropped))
         return [(Candidate("hint.stage_ops", (("before", before), ("after", after), ("wanted", wanted), ("have", ", ".join(ops) or "-")),
-                           label=", ".join(ops) or "-"), f) for ops, f in out]
+                           label=" + ".join(ops) or "-"), f) for ops, f in out]
     if point in ("conv1", "conv2"):
         w, b = (x.to(device) for x in weights[_LAYER_INDEX[point]: _LAYER_INDEX[point] + 2])
         for pad in (0, 1, 2, 3):

@@ -130,8 +130,8 @@ def error_lines(record: dict, lang: str) -> list[str]:
 _ERROR_HINTS = [
     (r"does not require grad and does not have a grad_fn", "hint.grad_disabled"),
     (r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", "hint.matmul_shapes"),
-    (r"shape '\[100, ", "hint.hard_coded_batch"),
-    (r"is invalid for input of size", "hint.reshape_size"),
+    (r"shape '\[100(, |\])", "hint.hard_coded_batch"),
+    (r"shape '(\[[-\d, ]*\])' is invalid for input of size (\d+)", "hint.reshape_size"),
     (r"view size is not compatible with input tensor's size and stride", "hint.use_reshape"),
     (r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)", "hint.batch_mismatch"),
     (r"Trying to backward through the graph a second time", "hint.second_backward"),
@@ -169,8 +169,13 @@ def error_hint(record: dict):
         if match and key:
             if key == "hint.matmul_shapes":
                 return T(key, got=match.group(2), want=match.group(3))
-            if key == "hint.batch_mismatch":
+            if key == "hint.batch_mismatch":  # the numbers say rows differ from labels, not which side is wrong
                 return T(key, got=match.group(1), want=match.group(2))
+            if key == "hint.reshape_size":  # the shape asked and the size given, both from the error
+                return T(key, shape=match.group(1), size=match.group(2))
+            if key == "hint.conv_input":  # the shape it got: too few dimensions or too many (an unsqueeze)
+                shape = re.search(r"input of size:? ?(\[[\d, ]*\])", text)
+                return T(key, shape=shape.group(1) if shape else "?")
             return T(key)
     return None
 

@@ -324,13 +324,16 @@ _M: dict[str, tuple[str, str]] = {
         "某个全连接层每张图像收到 {got} 个数，但它期望 {want} 个：课程中各层大小依次为 12*4*4 = 192 -> 120 -> 60 -> 10，每层一次，按顺序",
     ),
     "hint.reshape_size": (
-        "a reshape does not fit the data: flatten with t.reshape(-1, 12*4*4)",
-        "reshape 的形状与数据不符：请用 t.reshape(-1, 12*4*4) 展平",
+        "a reshape or view asks for shape {shape}, which does not fit the {size} numbers it is given: let -1 stand for the batch (to flatten: t.reshape(-1, 12*4*4))",
+        "reshape 或 view 要求的形状 {shape} 与它收到的 {size} 个数不符：请用 -1 表示批大小（展平：t.reshape(-1, 12*4*4)）",
     ),
-    "hint.use_reshape": ("view needs contiguous memory here: use t.reshape(...) or t.flatten(start_dim=1)", "这里 view 需要连续内存：请用 t.reshape(...) 或 t.flatten(start_dim=1)"),
+    "hint.use_reshape": (
+        "view needs contiguous memory, and an operation before it (a transpose or permute) changed the layout: flatten the tensor as the layer gave it, t.reshape(-1, 12*4*4), with no transpose",
+        "view 需要连续内存，而它之前的某个操作（transpose 或 permute）改变了内存布局：请直接展平该层给出的张量，t.reshape(-1, 12*4*4)，不要 transpose",
+    ),
     "hint.batch_mismatch": (
-        "the network returns {got} rows for {want} labels: flattening must keep one row per image, t.reshape(-1, 12*4*4)",
-        "网络对 {want} 个标签返回了 {got} 行：展平时每张图像必须对应一行，t.reshape(-1, 12*4*4)",
+        "the loss got {got} rows of predictions for {want} labels: it needs one row per image and every label of the batch (a forward that keeps one row per image, t.reshape(-1, 12*4*4), and the labels unsliced)",
+        "损失函数收到了 {got} 行预测和 {want} 个标签：它需要每张图像一行预测，以及这一批的全部标签（前向传播要保持每张图像一行，t.reshape(-1, 12*4*4)，标签不要切片）",
     ),
     "hint.second_backward": (
         "backward() runs twice on one graph: compute the loss once per batch and call backward() once",
@@ -360,7 +363,10 @@ _M: dict[str, tuple[str, str]] = {
         "你的错误与把 {code} 传给损失函数时引发的错误完全相同：损失函数接收 int64 类别下标形式的标签，正如 loader 给出的那样；请原样传入 labels",
     ),
     "hint.inplace": ("an in-place operation changed a tensor backward needs: use t = F.relu(t) rather than in-place forms", "原地操作修改了 backward 需要的张量：请用 t = F.relu(t) 而不是原地操作"),
-    "hint.conv_input": ("conv layers take (N, 1, 28, 28) images: do not flatten or squeeze the input", "卷积层接收 (N, 1, 28, 28) 的图像：不要展平或压缩输入"),
+    "hint.conv_input": (
+        "a conv layer got an input of shape {shape}: it takes the images as the loader gives them, (N, 1, 28, 28); pass them on without flatten, squeeze or unsqueeze",
+        "卷积层收到的输入形状为 {shape}：它接收加载器给出的图像，(N, 1, 28, 28)；请原样传入，不要 flatten、squeeze 或 unsqueeze",
+    ),
     "hint.item_on_batch": (".item() (and int()) work on one number only: sum first, e.g. .sum().item()", ".item()（以及 int()）只能用于单个数：请先求和，例如 .sum().item()"),
     "hint.same_device": ("create new tensors on the device of the input (images.device)", "请在输入所在的设备上创建新张量（images.device）"),
     "hint.return_item": ("return a Python number: loss.item() or .sum().item()", "请返回 Python 数字：loss.item() 或 .sum().item()"),
@@ -390,6 +396,10 @@ _M: dict[str, tuple[str, str]] = {
     "hint.mistake.no_zero_grad": (
         "your numbers match training without optimizer.zero_grad(): gradients pile up from batch to batch",
         "你的结果与不调用 optimizer.zero_grad() 的训练一致：梯度在批次之间不断累加",
+    ),
+    "hint.steps_per_batch": (
+        "optimizer.step() ran {n} times for this batch (counted): step once per batch",
+        "这一批中 optimizer.step() 被调用了 {n} 次（已计数）：每批只更新一次",
     ),
     "hint.mistake.double_step": (
         "your numbers match calling optimizer.step() twice per batch: call it once",
@@ -465,6 +475,10 @@ _M: dict[str, tuple[str, str]] = {
         "your {name} adds up the other total's per-batch values: total_loss += loss.item(), total_correct += get_num_correct(preds, labels)",
         "你的 {name} 累加的是另一个总数的每批数值：total_loss += loss.item()，total_correct += get_num_correct(preds, labels)",
     ),
+    "hint.total_over_images": (
+        "this is the sum of the batch losses divided by the number of images (as len(loader.dataset)): return the sum itself",
+        "这是各批损失之和除以图像总数（如 len(loader.dataset)）：请直接返回这个和",
+    ),
     "hint.total_per_image": (
         "this is the mean loss per image (each batch's loss weighted by its size, divided by the number of images): return the sum of the batch losses",
         "这是每张图像的平均损失（各批损失按批大小加权后除以图像数）：请返回各批损失之和",
@@ -526,7 +540,17 @@ _M: dict[str, tuple[str, str]] = {
     ),
     "hint.test_split": ("this is the test split: pass train=True", "这是测试集：请传入 train=True"),
     "hint.to_tensor": ("add transform=transforms.ToTensor()", "请添加 transform=transforms.ToTensor()"),
-    "hint.image_shape": ("ToTensor() gives (1, 28, 28): do not squeeze or flatten the images", "ToTensor() 给出 (1, 28, 28)：不要压缩或展平图像"),
+    "where.second_iter": ("iter(loader) a second time (the next epoch)", "第二次 iter(loader)（下一个 epoch）"),
+    "expected.first_batch_again": ("the first batch again", "再次得到第一批"),
+    "found.no_restart": ("not the first batch: it went on where the first pass stopped, or gave nothing", "不是第一批：它从上一次停下的地方继续，或者什么也没有给出"),
+    "hint.loader_one_pass": (
+        "what make_train_loader returns ({type}) can be iterated only once: return the DataLoader itself (not iter(...) of it, nor a generator), so each epoch's for loop starts over",
+        "make_train_loader 返回的对象（{type}）只能遍历一次：请直接返回 DataLoader（不要返回 iter(...)，也不要返回生成器），这样每个 epoch 的 for 循环都会从头开始",
+    ),
+    "hint.image_shape": (
+        "ToTensor() gives (1, 28, 28): use it alone, with no transform that changes the shape (squeeze, flatten, Resize, Pad, CenterCrop, Grayscale(num_output_channels=3))",
+        "ToTensor() 给出 (1, 28, 28)：只用它，不要加改变形状的变换（squeeze、flatten、Resize、Pad、CenterCrop、Grayscale(num_output_channels=3)）",
+    ),
     "hint.normalize": (
         "your pixels are exactly {map}, what Normalize(mean={mean}, std={std}) gives: use ToTensor() only: this exercise adds no Normalize",
         "你的像素值恰好是 {map}，相当于 Normalize(mean={mean}, std={std})：只用 ToTensor()：本练习不加 Normalize",
@@ -548,6 +572,10 @@ _M: dict[str, tuple[str, str]] = {
     "ruled.out": (
         "replayed from the same start, none of these gives your numbers: {tried}",
         "从相同的起点重放，以下错误都得不到你的结果：{tried}",
+    ),
+    "ruled.out_more": (
+        "replayed from the same start, none of these gives your numbers: {tried}, and {more} more",
+        "从相同的起点重放，以下错误都得不到你的结果：{tried}，另有 {more} 种",
     ),
     "where.returned_call": ("the returned value, call {k} of {n}", "返回值，第 {k} 次调用（共 {n} 次）"),
     "hint.mistake.lr": (

@@ -165,6 +165,7 @@ class LoaderResult(Result, total=False):
     length: int
     batches: list[list[Described]]
     facts: dict  # the loader's own batch_size, drop_last, sampler, dataset length (probes/data.py)
+    restarts: bool  # a second iter(loader) gives the first batch again (absent when no batch came)
 
 
 # ----- the table --------------------------------------------------------------------------

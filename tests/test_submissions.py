@@ -65,6 +65,8 @@ BUGGY = {
     # found by benchmarks/mutants.py, named by replaying the count's chain (numbers, or the same error)
     "count_keepdim": ("num_correct", {"crafted_inputs", "random_inputs"}, "exactly those of preds.argmax(dim=1, keepdim=True)"),
     "count_mean_bool": ("num_correct", {"crafted_inputs", "random_inputs", "returns_int"}, "exactly what .mean() raises on the bool result of eq()"),
+    # found by playing a student: shape errors outside the network were told to flatten with t.reshape(-1, 12*4*4)
+    "count_hard_coded_batch": ("num_correct", {"crafted_inputs", "returns_int", "random_inputs"}, "the batch size looks hard-coded (100)"),
     # training_step
     "no_zero_grad": ("training_step", {"matches_reference"}, "without optimizer.zero_grad()"),
     "step_before_backward": ("training_step", {"loss_decreases", "matches_reference"}, "or it comes before loss.backward()"),
@@ -94,6 +96,11 @@ BUGGY = {
                                "your error is exactly what F.cross_entropy(labels, preds) raises"),
     "step_detached_preds": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"},
                             "the network's output had its graph, yet the loss given to backward() has none"),
+    # found by playing a student: the error's hint says what the error shows, not a flatten that is not there
+    "step_unsqueezed_images": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"},
+                               "a conv layer got an input of shape [100, 1, 1, 28, 28]"),
+    "step_labels_sliced": ("training_step", {"returns_loss", "loss_decreases", "matches_reference"},
+                           "the loss got 100 rows of predictions for 99 labels"),
     # training_loop
     "loop_mean_loss": ("training_loop", {"returned_totals"}, "this is the mean of the batch losses"),
     "loop_per_sample_loss": ("training_loop", {"returned_totals"}, "the losses are multiplied by the batch size"),
@@ -117,6 +124,10 @@ BUGGY = {
                         "batch 8 got no forward pass and no step"),
     "loop_count_args_swapped": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
                                 "replaying get_num_correct(labels, preds) on this batch raises exactly your exception"),
+    # found by playing a student: counted step() calls named by their count, not as a replay
+    "loop_training_step_too": ("training_loop", {"visits_every_batch", "returned_totals", "matches_reference"},
+                               "optimizer.step() ran 2 times for this batch (counted)"),
+    "loop_loss_over_images": ("training_loop", {"returned_totals"}, "the sum of the batch losses divided by the number of images"),
     # data
     "data_test_split": ("data", {"train_set"}, "this is the test split"),
     "data_normalize": ("data", {"train_set"}, "this exercise adds no Normalize"),
@@ -130,6 +141,9 @@ BUGGY = {
     "data_drop_last": ("data", {"train_loader"}, "no drop_last"),
     # found by benchmarks/mutants.py: a batch size found from the batches, a random transform replayed item by item
     "data_batch_default": ("data", {"train_loader"}, "make_train_loader(train_set) gives batches of 200, in order, while batch_size=64 is passed on"),
+    # found by playing a student: a second pass over the loader must start over
+    "data_set_is_loader": ("data", {"train_set"}, "raised TypeError in train_set[0]"),  # was a grader traceback
+    "data_iter_loader": ("data", {"train_loader"}, "can be iterated only once: return the DataLoader itself"),
     "data_rotation": ("data", {"train_set"}, "exactly ToTensor()'s with RandomRotation(10) applied"),
 }
 

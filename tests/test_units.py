@@ -144,7 +144,10 @@ def test_failure_renders_in_both_languages():
         ("RuntimeError: element 0 of tensors does not require grad and does not have a grad_fn", "hint.grad_disabled"),
         ("RuntimeError: mat1 and mat2 shapes cannot be multiplied (100x300 and 192x120)", "hint.matmul_shapes"),
         ("RuntimeError: shape '[100, 192]' is invalid for input of size 192", "hint.hard_coded_batch"),
+        ("RuntimeError: shape '[100]' is invalid for input of size 4", "hint.hard_coded_batch"),
+        ("RuntimeError: shape '[-1, 300]' is invalid for input of size 19200", "hint.reshape_size"),
         ("ValueError: Expected input batch_size (2500) to match target batch_size (100).", "hint.batch_mismatch"),
+        ("RuntimeError: Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [100, 1, 1, 28, 28]", "hint.conv_input"),
         # A size mismatch does not say which count mistake made it: the count's error replays do (issue 10).
         ("RuntimeError: The size of tensor a (10) must match the size of tensor b (4) at non-singleton dimension 0", None),
         ("RuntimeError: Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.", "hint.numpy_requires_grad"),
@@ -839,3 +842,28 @@ def test_network_construction_errors_are_named_by_replaying_the_seeds_layer():
     assert hint.key == "hint.super_init"
     # An error no edit of the seed's layer gives: no hint.
     assert diagnosis.name_construction({"type": "ValueError", "message": "odd", "frames": [frame]})[0] is None
+
+
+def test_ruled_out_names_a_readable_number_of_mistakes_and_counts_the_rest():
+    """A network stage's family runs to hundreds of replays: the failure lists some and counts the rest."""
+    from fcnn_grader import diagnosis
+
+    few = [diagnosis.Candidate("hint.stage_ops", label=f"op{i}") for i in range(3)]
+    assert diagnosis.ruled_out(few).render().endswith("op0, op1, op2")
+    many = [diagnosis.Candidate("hint.stage_ops", label=f"op{i}") for i in range(diagnosis.RULED_OUT_SHOWN + 7)]
+    for lang in ("en", "zh"):
+        text = diagnosis.ruled_out(many).render(lang)
+        assert f"op{diagnosis.RULED_OUT_SHOWN - 1}" in text and f"op{diagnosis.RULED_OUT_SHOWN}," not in text and "7" in text
+    # one candidate's ops read as one item (relu then a pool), not as two
+    images = torch.rand(2, 6, 24, 24)
+    labels = [c.label for c, _ in diagnosis._stage_candidates("pool1", images, oracle.initial_weights(), "cpu")]
+    assert "relu + max_pool2d" in labels and not any(", " in label for label in labels if "(" not in label)
+
+
+def test_shape_error_hints_say_what_the_error_proves_not_a_cause():
+    """A student's unsqueeze (5-D) is not a flatten, labels[1:] is not a flattening: the hint says the
+    shape or the two counts the error shows, and the fix for either side."""
+    five_d = error_hint({"type": "RuntimeError", "message": "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [100, 1, 1, 28, 28]"})
+    assert "[100, 1, 1, 28, 28]" in five_d.render() and "unsqueeze" in five_d.render() and "[100, 1, 1, 28, 28]" in five_d.render("zh")
+    rows = error_hint({"type": "ValueError", "message": "Expected input batch_size (100) to match target batch_size (99)."})
+    assert "100 rows of predictions for 99 labels" in rows.render() and "the network returns" not in rows.render()

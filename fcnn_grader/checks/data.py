@@ -10,6 +10,10 @@ from ..feedback import CheckFailure, Finding, T
 from . import check, number_of
 
 OTHER_BATCH_SIZE = 64
+# ToTensor() divides by 255; torchvision's replacement for it, v2.ToImage() + v2.ToDtype(torch.float32,
+# scale=True), multiplies by 1/255: the same pixels up to one float32 rounding (<= 6e-8), while the
+# smallest real change of a pixel is one level, 1/255 = 0.0039.
+PIXEL_ATOL = 1e-6
 
 
 def _image_finding(index: int, image: dict, want: torch.Tensor, pairs: list, typed: list):
@@ -26,7 +30,7 @@ def _image_finding(index: int, image: dict, want: torch.Tensor, pairs: list, typ
     if image["dtype"] != "float32":
         hint, tried = diagnosis.name_dtype(typed) if typed else (None, [])
         return Finding(where=where, expected="float32", found=image["dtype"], hint=hint, ruled_out=diagnosis.ruled_out(tried) if tried and not hint else None)
-    if not torch.equal(value, want):
+    if not torch.allclose(value, want, rtol=0, atol=PIXEL_ATOL):
         low, high = value.min().item(), value.max().item()
         hint, tried = diagnosis.name_pixels(pairs)
         return Finding(where=where, expected=T("expected.pixel_range"), found=T("found.pixel_range", low=f"{low:.3f}", high=f"{high:.3f}"),
@@ -247,6 +251,9 @@ def train_loader(ctx):
     findings = _batch_findings(default, train, BATCH_SIZE, "make_train_loader(train_set)", found_hint)
     if not findings and (problem := _length_finding(default, BATCH_SIZE, "make_train_loader(train_set)")):
         findings.append(problem)
+    if not findings and default.get("restarts") is False:  # one pass only: a second epoch gets nothing
+        findings.append(Finding(where=T("where.second_iter"), expected=T("expected.first_batch_again"), found=T("found.no_restart"),
+                                hint=T("hint.loader_one_pass", type=default.get("type", "?"))))
     other_findings = _batch_findings(other, train, OTHER_BATCH_SIZE, call, found_hint)
     if not other_findings and (problem := _length_finding(other, OTHER_BATCH_SIZE, call)):
         other_findings.append(problem)

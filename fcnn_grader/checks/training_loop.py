@@ -264,7 +264,8 @@ def _loop_findings(result: dict) -> list[Finding]:
         elif steps[i] == 0:
             hint = None  # some batches stepped, some not: the facts say it
         else:
-            hint = T("hint.mistake.double_step")
+            # Counted, not replayed: say the count ("twice" was wrong for 3, and claimed a replay).
+            hint = T("hint.steps_per_batch", n=steps[i])
         findings.append(Finding(where=T("where.batch", i=i + 1), expected=T("expected.one_step"), found=T("found.steps", n=steps[i]), hint=hint))
     return findings
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 from pathlib import Path
+
+import torch
 
 from .. import data as data_mod
 from .. import oracle
@@ -27,7 +30,10 @@ def load_train_set(runner, root: str) -> TrainSetResult:
     for index in (0, 1, 2, 4_321, 12_345, 59_999):
         if index < result["length"]:
             # A seed per item: with one seed for all, a random transform would do the same to each.
-            item = call(dataset.__getitem__, index, seed=oracle.SEED + index)
+            try:  # train_set[i] as the student's object answers it (a DataLoader has no items: one clear line)
+                item = call(operator.getitem, dataset, index, where=f"train_set[{index}]", seed=oracle.SEED + index)
+            except StudentCodeError as exc:
+                return {**result, "error": exc.record}
             pair = list(item) if isinstance(item, (tuple, list)) else [item]
             result["items"][index] = [describe_value(v) for v in pair]
     result["train"] = getattr(dataset, "train", None)
@@ -51,7 +57,19 @@ def make_train_loader(runner, root: str, batch_size: int | None = None) -> Loade
             break
         pair = list(batch) if isinstance(batch, (tuple, list)) else [batch]
         result["batches"].append([describe_value(v) for v in pair])
+    if result["batches"]:
+        # A loader is iterated once per epoch: a second iter() must start over at the first batch
+        # (iter() of an iterator is the iterator itself: it goes on at the third batch, or stops).
+        first = call(next, call(iter, loader), None)
+        result["restarts"] = first is not None and _same_batch(first, result["batches"][0])
     return result
+
+
+def _same_batch(batch, described: list) -> bool:
+    pair = list(batch) if isinstance(batch, (tuple, list)) else [batch]
+    return len(pair) == len(described) and all(
+        isinstance(v, torch.Tensor) and d.get("value") is not None and torch.equal(v.detach().cpu(), d["value"]) for v, d in zip(pair, described)
+    )
 
 
 def _loader_facts(loader, dataset) -> dict:
