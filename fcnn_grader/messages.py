@@ -203,19 +203,6 @@ _M: dict[str, tuple[str, str]] = {
         "the max-pool after {layer} is missing: F.max_pool2d(t, kernel_size=2, stride=2)",
         "{layer} 之后缺少最大池化：F.max_pool2d(t, kernel_size=2, stride=2)",
     ),
-    "hint.conv_padding": ("{layer} uses kernel_size=5 and no padding: {size} - 5 + 1 = {out}", "{layer} 使用 kernel_size=5 且不加 padding：{size} - 5 + 1 = {out}"),
-    "hint.flatten_batch": (
-        "flattening must keep the batch dimension: t.reshape(-1, 12*4*4) or t.flatten(start_dim=1)",
-        "展平时必须保留批维度：t.reshape(-1, 12*4*4) 或 t.flatten(start_dim=1)",
-    ),
-    "hint.missing_flatten": (
-        "flatten before fc1: t = t.reshape(-1, 12*4*4)",
-        "在 fc1 之前展平：t = t.reshape(-1, 12*4*4)",
-    ),
-    "hint.output_changed": (
-        "forward should return the out layer's output as it is",
-        "forward 应该原样返回 out 层的输出",
-    ),
     "hint.softmax_output": (
         "{op} is applied to the output: return raw logits; F.cross_entropy applies log-softmax itself",
         "输出上用了 {op}：请直接返回 logits，F.cross_entropy 自己会做 log-softmax",
