@@ -43,8 +43,10 @@ PURE_CALLS = frozenset({
 # Top-level calls that set the state the definitions then run under, as in the notebook
 # (a notebook that turns gradients off at the top trains nothing, graded or not).
 SETTING_CALLS = frozenset({"torch.set_grad_enabled", "torch.set_default_dtype"})
-# Imports that only exist in Colab: kept but not run, they would fail everywhere else.
-COLAB_ONLY = ("google.colab",)
+# Imports kept but not run: Colab's exist only there, and the grader's own (a notebook's check
+# cells: `import fcnn_grader`, `from fcnn_grader import check`) would fail in the grading child,
+# which cannot import the grader, or let a submission reach it.
+NOT_RUN_IMPORTS = ("google.colab", "fcnn_grader")
 
 _LINE_MAGIC = re.compile(r"^(\s*)[!%]")
 _ASSIGNED_MAGIC = re.compile(r"^(\s*)[\w.\[\], ()*]+=\s*[!%]")
@@ -329,14 +331,19 @@ def run_kept(extraction: Extraction, namespace: dict) -> None:
     for cell in extraction.cells:
         if not cell.kept:
             continue
-        kept = [n for n in cell.kept if not _colab_only(n)]
+        kept = [n for n in cell.kept if not not_run(n)]
         code = compile(ast.Module(body=kept, type_ignores=[]), cell.filename, "exec")
         exec(code, namespace)  # noqa: S102  (the submission's own definitions; see the module docstring)
 
 
-def _colab_only(node) -> bool:
+def not_run(node) -> bool:
+    """A kept import that is not run: Colab's, or the grader's own (see NOT_RUN_IMPORTS)."""
     if isinstance(node, ast.Import):
-        return all(a.name.startswith(COLAB_ONLY) for a in node.names)
+        return all(_grader_or_colab(a.name) for a in node.names)
     if isinstance(node, ast.ImportFrom):
-        return bool(node.module) and node.module.startswith(COLAB_ONLY)
+        return not node.level and bool(node.module) and _grader_or_colab(node.module)
     return False
+
+
+def _grader_or_colab(module: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in NOT_RUN_IMPORTS)

@@ -521,3 +521,45 @@ def test_a_contract_name_made_only_by_top_level_code_says_so(pytester, tmp_path)
         assert re.search(r"\S*work.ipynb makes train_epoch only by top-level code in cell 3, which the grader does not run",
                          text), text
     assert "defines no" not in run.text() and "Traceback" not in run.text()
+
+
+# ----- a notebook that holds its own check cells ----------------------------------------------------
+
+# The forms students are told to write (README, the course notebook), each in a cell of its own.
+CHECK_CELLS = {
+    "import": "import fcnn_grader",
+    "import_as": "import fcnn_grader as fg\nfg.check('num_correct')",
+    "from_import": "from fcnn_grader import check\nresult = check('num_correct')",
+    "submodule": "from fcnn_grader.kernel import load_ipython_extension",
+    "call": "import fcnn_grader\nfcnn_grader.check('num_correct', quick=True)\nfcnn_grader.set_lang('zh')",
+    "magics": "%load_ext fcnn_grader\n%fcnn_check num_correct",
+}
+
+
+def test_check_cells_are_not_run_when_graded_from_the_file(pytester, tmp_path):
+    """A notebook holding the student's own check cells, in every form, grades as one without them
+    (it scored 0 once: the kept `import fcnn_grader` failed in the grading child, which cannot
+    import the grader; in-process it would not fail, hence --isolate)."""
+    book = nbformat.read(str(course_notebook(tmp_path / "base.ipynb")), as_version=4)
+    for form in sorted(CHECK_CELLS):
+        book.cells.insert(1, nbformat.v4.new_code_cell(CHECK_CELLS[form]))
+        book.cells.append(nbformat.v4.new_code_cell(CHECK_CELLS[form]))
+    path = tmp_path / "work.ipynb"
+    nbformat.write(book, str(path))
+    result = grade(pytester, path, "num_correct", "--isolate")
+    assert result.ret == 0, result.text()
+    assert result.passed and not result.failed
+
+
+@pytest.mark.parametrize("form", sorted(set(CHECK_CELLS) - {"magics"}))
+def test_each_form_of_the_graders_import_is_kept_but_not_run(tmp_path, form):
+    extraction = nb.extract(tmp_path / "x.ipynb", [CHECK_CELLS[form]])
+    imports = [n for n in extraction.cells[0].kept if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert imports and all(nb.not_run(n) for n in imports)
+
+
+def test_a_lookalike_module_is_still_run(tmp_path):
+    """Only the grader's own package is set aside, not every name that starts like it."""
+    extraction = nb.extract(tmp_path / "x.ipynb", ["import fcnn_grader_extras\nimport fcnn_grader.kernel"])
+    kept = extraction.cells[0].kept
+    assert [nb.not_run(n) for n in kept] == [False, True]
