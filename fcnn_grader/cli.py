@@ -380,7 +380,7 @@ def cmd_init(args) -> int:
     from .course import InitError, init
 
     try:
-        copied = init(Path(args.dir), notebook=args.notebook, lang=args.lang)
+        copied = init(Path(args.dir), notebook=args.notebook, lang=args.lang, install=args.install)
     except InitError as exc:
         raise CliError(str(exc)) from None
     print("copied " + ", ".join(str(p) for p in copied))
@@ -503,6 +503,8 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("dir", metavar="DIR")
     start.add_argument("--notebook", action="store_true", help="the exercise notebook instead of the .py stubs")
     start.add_argument("--lang", default="en", choices=("en", "zh"), help="language of the notebook (default en)")
+    start.add_argument("--install", metavar="SPEC", help="with --notebook: what its setup cell installs the grader from "
+                       "(a package name, git+https://... or a wheel URL); without it the cell shows an example to edit")
     start.set_defaults(func=cmd_init)
     return parser
 

@@ -3,13 +3,16 @@
 Gradescope unpacks the zip into /autograder/source, runs setup.sh once when the
 image is built, and run_autograder for each submission (in
 /autograder/submission), then reads /autograder/results/results.json.
-run_autograder honours $AUTOGRADER_ROOT (default /autograder) so that it can be
-tried locally.
+Gradescope runs a copy of run_autograder at /autograder, not the one in source/,
+so the script finds nothing from its own place: it hands the root to
+run_autograder() here, which picks the submission, grades it in its own process
+and always leaves a valid results.json. $AUTOGRADER_ROOT (default /autograder)
+moves the root, to try the bundle locally.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -43,42 +46,16 @@ fi
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Grades /autograder/submission; always leaves a valid results/results.json.
-set -u
+# Gradescope runs a copy of this file as /autograder/run_autograder: every path comes from the
+# root ($AUTOGRADER_ROOT only to try it elsewhere), never from where this script lies.
 root="${{AUTOGRADER_ROOT:-/autograder}}"
-source_dir="$(cd "$(dirname "$0")" && pwd)"
-grader="fcnn-grader"
-[ -x "$root/venv/bin/fcnn-grader" ] && grader="$root/venv/bin/fcnn-grader"
-[ -d "$source_dir/data" ] && export FCNN_DATA_ROOT="$source_dir/data"
-mkdir -p "$root/results"
-work="$(mktemp -d)"
-rubric=()
-[ -f "$source_dir/rubric.toml" ] && rubric=(--rubric "$source_dir/rubric.toml")
-# A notebook is graded when the submission holds one .ipynb and none of the contract's .py files.
-target="$root/submission"
-name=submission
-shopt -s nullglob
-notebooks=("$root"/submission/*.ipynb)
-contract=({contract})
-if [ ${{#contract[@]}} -eq 0 ] && [ ${{#notebooks[@]}} -gt 1 ]; then
-    printf '%s\\n' "fcnn-grader: error: the submission holds ${{#notebooks[@]}} notebooks (${{notebooks[*]##*/}}): hand in one .ipynb" >&2
-    target=""
-elif [ ${{#contract[@]}} -eq 0 ] && [ ${{#notebooks[@]}} -eq 1 ]; then
-    target="${{notebooks[0]}}"
-    name="$(basename "$target" .ipynb)"
-fi
-sandbox=()  # setup.sh's dedicated user, where it exists (as root; elsewhere the grader says what applies)
-[ "$(id -u)" = 0 ] && id -u fcnn-student >/dev/null 2>&1 && sandbox=(--sandbox-user fcnn-student)
-[ -n "$target" ] && "$grader" grade "$target" --out "$work" --jobs 1 --lang {lang} "${{rubric[@]}}" "${{sandbox[@]}}"
-if [ -s "$work/$name/results.json" ]; then
-    cp "$work/$name/results.json" "$root/results/results.json"
-    cp "$work/$name/report.html" "$root/results/report.html" 2>/dev/null || true
-elif [ -z "$target" ]; then
-    printf '%s\\n' '{{"score": 0, "output": "The submission holds several notebooks: hand in exactly one .ipynb file.", "tests": []}}' > "$root/results/results.json"
-else
-    printf '%s\\n' {fallback} > "$root/results/results.json"
-fi
+python=python3
+[ -x "$root/venv/bin/python" ] && python="$root/venv/bin/python"
+exec "$python" -m fcnn_grader.gradescope --root "$root" --lang {lang}
 """
+
+# The dedicated user setup.sh makes; the grader runs as root and drops to it.
+STUDENT_USER = "fcnn-student"
 
 
 # What Gradescope shows when even the grader could not start.
@@ -122,11 +99,9 @@ def build_bundle(out: Path, rubric: Path | None = None, lang: str = "en") -> Non
     with tempfile.TemporaryDirectory(prefix="fcnn-bundle-") as tmp:
         wheel = build_wheel(Path(tmp))
         # Globs ([.]), so that nullglob leaves out the files that are not there.
-        contract = " ".join(f'"$root"/submission/{ex.file[:-3]}[.]py' for ex in EXERCISES.values())
-        fallback = shlex.quote(json.dumps(FALLBACK.to_json(), ensure_ascii=False))
         scripts = {
             "setup.sh": SETUP_SH.format(wheel=wheel.name),
-            "run_autograder": RUN_AUTOGRADER.format(lang=lang, fallback=fallback, contract=contract),
+            "run_autograder": RUN_AUTOGRADER.format(lang=shlex.quote(lang)),
         }
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
             for name, text in scripts.items():
@@ -136,3 +111,81 @@ def build_bundle(out: Path, rubric: Path | None = None, lang: str = "en") -> Non
             bundle.write(wheel, wheel.name)
             if rubric is not None:
                 bundle.write(rubric, "rubric.toml")
+
+
+# ----- run_autograder's work, in Python ----------------------------------------------------------
+
+
+def pick_submission(folder: Path) -> tuple[Path | None, str, str | None]:
+    """(what to grade, its name, why nothing can be graded): the folder, or its one notebook when
+    it holds one .ipynb and none of the contract's .py files."""
+    contract = [folder / ex.file for ex in EXERCISES.values() if (folder / ex.file).is_file()]
+    notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    if contract or not notebooks:
+        return folder, "submission", None
+    if len(notebooks) > 1:
+        names = " ".join(p.name for p in notebooks)
+        return None, "submission", f"the submission holds {len(notebooks)} notebooks ({names}): hand in one .ipynb"
+    return notebooks[0], notebooks[0].stem, None
+
+
+def run_autograder(root: Path, lang: str = "en") -> int:
+    """Grade root/submission into root/results/results.json, Gradescope's fixed layout, whatever happens.
+
+    The bundle lies in root/source (its rubric.toml, the data setup.sh downloaded); the
+    script that calls this is a copy at the root, so nothing is found from the script's place.
+    """
+    from . import results as results_mod
+
+    source, results = root / "source", root / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    target, name, problem = pick_submission(root / "submission")
+    if problem is not None:
+        print(f"fcnn-grader: error: {problem}", file=sys.stderr)
+        results_mod.write(results / "results.json", Run(
+            output="The submission holds several notebooks: hand in exactly one .ipynb file.",
+            grader=FALLBACK.grader))
+        return 0
+    if (source / "data").is_dir():
+        os.environ.setdefault("FCNN_DATA_ROOT", str(source / "data"))
+    # The command line, in its own process: a grader that dies still leaves this one to write results.
+    argv = [sys.executable, "-m", "fcnn_grader.cli", "grade", "--jobs", "1", "--lang", lang]
+    if (source / "rubric.toml").is_file():
+        argv += ["--rubric", str(source / "rubric.toml")]
+    if os.geteuid() == 0 and _user_exists(STUDENT_USER):
+        argv += ["--sandbox-user", STUDENT_USER]
+    with tempfile.TemporaryDirectory(prefix="fcnn-gradescope-") as work:
+        subprocess.run([*argv, "--out", work, "--", str(target)], stdin=subprocess.DEVNULL, check=False)
+        graded = Path(work) / name
+        if (graded / "results.json").is_file():
+            shutil.copy(graded / "results.json", results / "results.json")
+            if (graded / "report.html").is_file():
+                shutil.copy(graded / "report.html", results / "report.html")
+        else:
+            results_mod.write(results / "results.json", FALLBACK)
+    return 0
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m fcnn_grader.gradescope",
+                                     description="Gradescope's run_autograder: grade ROOT/submission into ROOT/results")
+    parser.add_argument("--root", default="/autograder", help="Gradescope's root (default: /autograder)")
+    parser.add_argument("--lang", default="en", choices=("en", "zh"))
+    args = parser.parse_args(argv)
+    return run_autograder(Path(args.root), args.lang)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

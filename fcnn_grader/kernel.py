@@ -421,7 +421,18 @@ def fcnn_check_magic(line: str):
     return None
 
 
+def fcnn_lang_magic(line: str):
+    """%fcnn_lang en|zh: the feedback's language in this kernel, whatever the locale (the zh
+    notebook's setup cell says %fcnn_lang zh: Colab's locale is English)."""
+    try:
+        set_lang(line.strip())
+    except ValueError as exc:
+        print(f"%fcnn_lang: error: {exc}", file=sys.stderr)
+    return None
+
+
 def load_ipython_extension(ip) -> None:
     ip.register_magic_function(fcnn_check_magic, magic_kind="line", magic_name="fcnn_check")
+    ip.register_magic_function(fcnn_lang_magic, magic_kind="line", magic_name="fcnn_lang")
 
 

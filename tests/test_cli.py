@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -105,10 +106,14 @@ def test_gradescope_bundle_runs_locally(tmp_path):
     (root / "submission").mkdir()
     for file in REFERENCE.glob("*.py"):
         (root / "submission" / file.name).write_text(file.read_text())
-    script = root / "source" / "run_autograder"
+    # As Gradescope does: a copy of run_autograder at the root, run from there (the bundle's
+    # rubric, under source/, was lost once because the script looked beside itself).
+    script = root / "run_autograder"
+    shutil.copy(root / "source" / "run_autograder", script)
     script.chmod(0o755)
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
-    subprocess.run([str(script)], env=env, check=True, capture_output=True)
+    done = subprocess.run([str(script)], env=env, cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
     results = strict_json((root / "results" / "results.json").read_text())
     assert results["score"] == 50  # 44, with the accuracy check worth 10 instead of 4
     assert {t["name"].split(": ")[0] for t in results["tests"]} >= {"training_loop::accuracy", "network::logits"}
@@ -128,3 +133,24 @@ def test_the_bundles_wheel_holds_the_package_data_and_the_dependencies(tmp_path)
         entry_points = z.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
     assert "Requires-Dist: torch>=2.2" in metadata and "Requires-Dist: jinja2>=3.0" in metadata
     assert "fcnn_grader = fcnn_grader.plugin" in entry_points and "fcnn-grader = fcnn_grader.cli:main" in entry_points
+
+
+@pytest.mark.parametrize("spec", ["fcnn-grader[notebook]", "git+https://github.com/acme/fcnn-grader@v0.2",
+                                  "https://example.org/wheels/fcnn_grader-0.2.0-py3-none-any.whl"])
+def test_init_writes_the_install_cell_it_is_given(tmp_path, spec, capsys):
+    assert cli_main(["init", str(tmp_path / "w"), "--notebook", "--lang", "zh", "--install", spec]) == 0
+    book = json.loads((tmp_path / "w" / "exercises_zh.ipynb").read_text(encoding="utf-8"))
+    setup = "".join(next(c["source"] for c in book["cells"] if c["metadata"].get("fcnn", {}).get("setup")))
+    assert setup.splitlines() == [f"%pip install '{spec}'", "%load_ext fcnn_grader", "%fcnn_lang zh"]
+
+
+@pytest.mark.parametrize("spec", ["a b", "x; rm -rf ~", "pkg'", ""])
+def test_init_refuses_an_install_spec_that_is_not_one_argument(tmp_path, spec, capsys):
+    assert cli_main(["init", str(tmp_path / "w"), "--notebook", "--install", spec]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--install" in err[0] and not (tmp_path / "w").exists()
+
+
+def test_init_install_needs_the_notebook(tmp_path, capsys):
+    assert cli_main(["init", str(tmp_path / "w"), "--install", "fcnn-grader"]) == 2
+    assert "--notebook" in capsys.readouterr().err

@@ -246,6 +246,22 @@ def test_the_function_and_the_language(kernel, reference_run):
     assert "likely mistake" in shown(en) and "argmax over the wrong dimension" in shown(en)
 
 
+def test_the_zh_notebook_speaks_chinese_whatever_the_locale(kernel, reference_run):
+    """Colab's locale is English: the zh notebook's own setup cell sets the language."""
+    setup = next(c.source for c in nbformat.read(NOTEBOOKS["zh"], as_version=4).cells
+                 if c.metadata.get("fcnn", {}).get("setup"))
+    kernel.run(cell_code(SUBMISSIONS / "buggy" / "argmax_dim0" / "metrics.py"))
+    try:
+        before = kernel.run("%fcnn_check num_correct")
+        kernel.run(setup)
+        after = kernel.run("%fcnn_check num_correct")
+    finally:
+        kernel.run("%fcnn_lang en")
+        kernel.run(cell_code(REFERENCE / "metrics.py"))
+    assert "likely mistake" in shown(before)  # this kernel's locale says English
+    assert "可能的错误" in shown(after) and "likely mistake" not in shown(after)
+
+
 def test_a_comma_list_of_exercises(kernel, reference_run):
     cell = kernel.run("%fcnn_check network,num_correct")
     marks = verdicts(cell)
