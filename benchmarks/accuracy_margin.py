@@ -18,7 +18,7 @@ import time
 import torch
 
 from fcnn_grader import data, oracle
-from fcnn_grader.checks.training_loop import MIN_ACCURACY
+from fcnn_grader.tasks.training_loop.checks import MIN_ACCURACY
 
 
 def epoch_accuracy(weights, train, test) -> float:

@@ -1076,7 +1076,7 @@ def _init_worker(grader_root: str | None):
     import torchvision  # noqa: F401
 
     torch.set_num_threads(1)
-    from fcnn_grader.checks import all_checks
+    from fcnn_grader.tasks import all_checks
 
     all_checks()
 
@@ -1392,7 +1392,7 @@ def right_hints(m: dict) -> set[str]:
             right.add("hint.drop_last")
         if "batch_size" in target or "batch_size" in desc:
             right |= {"hint.batch_size", "hint.drop_last"}
-        # Batch sizes found from the batches (checks/data.py): each key says which call gives what.
+        # Batch sizes found from the batches (tasks/data/checks.py): each key says which call gives what.
         if kind == "const" and func == "make_train_loader":
             right |= {"hint.batch_default", "hint.loader_raises"}  # "the default must be batch_size=100"
         if (kind == "kwarg_add" and target.startswith("DataLoader(batch_size=")) or target == "DataLoader(-batch_size)":

@@ -119,7 +119,7 @@ def hint_terms(failure: CheckFailure) -> list:
 
 
 def collect_checks(session: pytest.Session, settings, grading) -> list[CheckItem]:
-    from .checks import checks_for
+    from .tasks import checks_for
 
     items: list[CheckItem] = []
     collectors: dict[str, ExerciseCollector] = {}

@@ -29,7 +29,7 @@ import pytest
 import torch
 
 from . import data as data_mod
-from .checks import checks_for
+from .tasks import checks_for
 from .contract import parse_exercises
 from .feedback import CheckFailure, T
 from .runner import InProcessRunner

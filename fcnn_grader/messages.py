@@ -736,7 +736,7 @@ _M: dict[str, tuple[str, str]] = {
         "your results are exactly those of .{op} on the comparison (one True/False): count with .sum(), preds.argmax(dim=1).eq(labels).sum().item()",
         "你的结果与对比较结果调用 .{op}（只得到一个 True/False）的完全一致：请用 .sum() 计数，preds.argmax(dim=1).eq(labels).sum().item()",
     ),
-    # make_train_loader: batch sizes found from the batches themselves (checks/data.py)
+    # make_train_loader: batch sizes found from the batches themselves (tasks/data/checks.py)
     "hint.batch_default": (
         "make_train_loader(train_set) gives batches of {found}, in order, while batch_size={other} is passed on: the default must be batch_size=100",
         "make_train_loader(train_set) 按顺序给出大小为 {found} 的批次，而 batch_size={other} 能正确传递：默认值必须是 batch_size=100",

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from .contract import LEARNING_RATE, NUM_CLASSES
 
 SEED = 20_201_126  # fixed seed for the weights and batches the checks use
-EPOCH_THREADS = 1  # CPU threads for the one-epoch check, wherever it runs (see probes/training_loop.py)
+EPOCH_THREADS = 1  # CPU threads for the one-epoch check, wherever it runs (see tasks/training_loop/probe.py)
 
 
 def make_deterministic() -> None:

@@ -3,7 +3,7 @@
 Everything a runner serves is a row of CALLS. The runners' methods, the
 child's dispatch (child.METHODS) and the isolated runner's forwarding are all
 made from it, so adding a call is one row here and one function in the probe
-module of its exercise (fcnn_grader/probes/<exercise>.py).
+module of its exercise (fcnn_grader/tasks/<exercise>/probe.py).
 
 Results are TypedDicts: plain data (tensors, numbers, strings, lists, dicts)
 that cross the wire and load with ``weights_only=True``. A problem in
@@ -164,7 +164,7 @@ class LoaderResult(Result, total=False):
     type: str
     length: int
     batches: list[list[Described]]
-    facts: dict  # the loader's own batch_size, drop_last, sampler, dataset length (probes/data.py)
+    facts: dict  # the loader's own batch_size, drop_last, sampler, dataset length (tasks/data/probe.py)
     restarts: bool  # a second iter(loader) gives the first batch again (absent when no batch came)
 
 
@@ -177,7 +177,7 @@ def _long_epoch(weights, loader, *args, **kwargs) -> bool:
 
 @dataclass(frozen=True)
 class Call:
-    name: str  # the runner call, served by probes/<exercise>.py's function of that name
+    name: str  # the runner call, served by tasks/<exercise>/probe.py's function of that name
     exercise: str  # the probe module, and (through contract.EXERCISES) the submission module it imports
     function: str  # the student function it runs, for messages ("timed out ... in get_num_correct")
     result: type  # its TypedDict

@@ -23,7 +23,7 @@ class GradeReporter:
     """Registered as a plugin for a grading run (see plugin.pytest_configure)."""
 
     def __init__(self, config: pytest.Config, settings, grading):
-        from .checks import checks_for
+        from .tasks import checks_for
 
         self.config = config
         self.settings = settings

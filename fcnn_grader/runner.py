@@ -5,7 +5,7 @@ returns plain data, so the same checks work whether it runs here (students,
 in-process) or in a child process (grading: isolation.IsolatedRunner, whose
 child serves the calls with this runner). Where the code comes from is the
 Source (sources.py), how it is called the Caller (calling.py), what each
-exercise's call does its probe (probes/).
+exercise's call does its probe (tasks/<exercise>/probe.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class InProcessRunner:
         self.device = self.caller.device
         source.caller = self.caller  # module code runs as student code too
         # Resolved now: the child hides the grader's modules from imports once its runner is built.
-        self._probes = {name: getattr(importlib.import_module(f"{__package__}.probes.{row.exercise}"), name)
+        self._probes = {name: getattr(importlib.import_module(f"{__package__}.tasks.{row.exercise}.probe"), name)
                         for name, row in CALLS.items()}
 
     @property

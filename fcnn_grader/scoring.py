@@ -10,7 +10,7 @@ A rubric file is TOML:
     visibility = "after_due_date"
     partial = false                 # all or nothing, even for a check with parts
 
-Checks not named keep their default points (checks/*.py). No torch here.
+Checks not named keep their default points (tasks/*/checks.py). No torch here.
 """
 
 from __future__ import annotations

@@ -306,7 +306,7 @@ def finish_settings(settings: Settings) -> Settings:
     """The parts that need torch: the device "auto" stands for, the rubric's check names."""
     if not settings.active:
         return settings
-    from .checks import checks_for
+    from .tasks import checks_for
     from .scoring import load_rubric
 
     return replace(

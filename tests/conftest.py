@@ -36,7 +36,7 @@ def pytest_configure(config):
     import torch  # noqa: F401  (see the module docstring)
     import torchvision  # noqa: F401
 
-    from fcnn_grader.checks import all_checks
+    from fcnn_grader.tasks import all_checks
 
     all_checks()  # the check modules too, so that in-process runs do not import them again
 

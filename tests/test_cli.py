@@ -127,7 +127,7 @@ def test_the_bundles_wheel_holds_the_package_data_and_the_dependencies(tmp_path)
     wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
-        assert {"fcnn_grader/plugin.py", "fcnn_grader/checks/network.py", "fcnn_grader/templates/report.html",
+        assert {"fcnn_grader/plugin.py", "fcnn_grader/tasks/network/checks.py", "fcnn_grader/templates/report.html",
                 "fcnn_grader/templates/report.css"} <= names
         metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
         entry_points = z.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()

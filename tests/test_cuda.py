@@ -12,8 +12,8 @@ import torch
 
 from conftest import REFERENCE, grade
 from fcnn_grader import data as data_mod, oracle
-from fcnn_grader.checks.network import ATOL, RTOL
-from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+from fcnn_grader.tasks.network.checks import ATOL, RTOL
+from fcnn_grader.tasks.training_step.checks import SAME_TRAINING, batches
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

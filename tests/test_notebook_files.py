@@ -24,7 +24,7 @@ from conftest import EXERCISES, REFERENCE, SUBMISSIONS, grade, strict_json
 from test_submissions import BUGGY
 
 from fcnn_grader import notebook as nb
-from fcnn_grader.checks import all_checks
+from fcnn_grader.tasks import all_checks
 from fcnn_grader.cli import main as cli_main
 from fcnn_grader.contract import EXERCISE_ORDER, MODULE_NAMES
 from fcnn_grader.contract import EXERCISES as CONTRACT

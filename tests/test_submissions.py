@@ -16,7 +16,7 @@ import torch
 
 from conftest import EXERCISES, REFERENCE, SUBMISSIONS, grade
 
-from fcnn_grader.checks import all_checks
+from fcnn_grader.tasks import all_checks
 
 # case: (exercise, the checks it fails, words of the feedback that name the mistake)
 BUGGY = {

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from fcnn_grader import oracle
-from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+from fcnn_grader.tasks.training_step.checks import SAME_TRAINING, batches
 
 MARGIN = 10
 
@@ -66,7 +66,7 @@ def test_the_diagnosis_families_land_well_above_it_too(setup, replay):
 
 @pytest.fixture(scope="module")
 def setup_large():
-    from fcnn_grader.checks.training_step import large_batches
+    from fcnn_grader.tasks.training_step.checks import large_batches
 
     weights, data = oracle.initial_weights(), batches(4) + large_batches()
     return weights, data, oracle.train_steps(weights, data)

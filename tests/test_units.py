@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from fcnn_grader import contract, data as data_mod, oracle
-from fcnn_grader.checks import all_checks
+from fcnn_grader.tasks import all_checks
 from fcnn_grader.feedback import CheckFailure, Finding, T, error_hint, failure_from_error
 from fcnn_grader.messages import MESSAGES
 from fcnn_grader.calling import describe_value
@@ -375,7 +375,7 @@ def test_a_count_error_is_named_only_by_the_same_exception_and_message():
 
 
 def test_a_batch_size_is_named_from_the_sizes_found_in_both_calls():
-    from fcnn_grader.checks.data import batch_size_hint
+    from fcnn_grader.tasks.data.checks import batch_size_hint
 
     key = lambda *a: (h.key if (h := batch_size_hint(*a)) else None)  # noqa: E731
     assert key(101, 64, 64) == "hint.batch_default"
@@ -390,7 +390,7 @@ def test_a_batch_size_is_named_from_the_sizes_found_in_both_calls():
 
 
 def test_a_refused_batch_size_is_named_by_replaying_dataloader():
-    from fcnn_grader.checks.data import loader_error_hint
+    from fcnn_grader.tasks.data.checks import loader_error_hint
     from fcnn_grader.data import Split
     from fcnn_grader.feedback import CheckFailure
 
@@ -468,7 +468,7 @@ def test_a_returned_loss_is_named_by_the_one_family_that_gives_every_call():
 
 def test_the_learning_rate_is_found_from_the_first_update_and_proven_by_the_replay():
     from fcnn_grader import diagnosis
-    from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+    from fcnn_grader.tasks.training_step.checks import SAME_TRAINING, batches
 
     weights, data = oracle.initial_weights(), batches(4)
     got = oracle.train_steps(weights, data, lr=0.1)
@@ -497,7 +497,7 @@ def test_the_table_the_child_and_the_runners_agree():
     assert child.METHODS == {protocol.LOAD, *protocol.CALLS}
     for name, row in protocol.CALLS.items():
         assert row.exercise in EXERCISES and row.module in MODULE_NAMES
-        probe = getattr(importlib.import_module(f"fcnn_grader.probes.{row.exercise}"), name)
+        probe = getattr(importlib.import_module(f"fcnn_grader.tasks.{row.exercise}.probe"), name)
         assert list(inspect.signature(probe).parameters)[0] == "runner"
         assert issubclass(row.result, dict) and "error" in row.result.__annotations__
         for runner in (InProcessRunner, IsolatedRunner):
@@ -586,7 +586,7 @@ def _loop_result(n=8, fetched=8, lengths=(8,), forwards=None, steps=None):
 
 
 def test_the_loop_hint_says_only_what_the_watched_loader_and_network_saw():
-    from fcnn_grader.checks.training_loop import loop_hint, proven_loop_hint
+    from fcnn_grader.tasks.training_loop.checks import loop_hint, proven_loop_hint
 
     def key(result):
         hint = loop_hint(result)
@@ -652,7 +652,7 @@ def _student_steps(data, **replay):
 
 def test_label_smoothing_is_found_from_the_returned_losses_and_proven_by_both_replays():
     from fcnn_grader import diagnosis
-    from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+    from fcnn_grader.tasks.training_step.checks import SAME_TRAINING, batches
 
     data = batches(4)
     weights, got = _student_steps(data, form=("label_smoothing", 0.1))
@@ -673,7 +673,7 @@ def test_label_smoothing_is_found_from_the_returned_losses_and_proven_by_both_re
 @pytest.mark.parametrize("form", [("ignore_index", 0), ("ignore_index", 7), ("multi_margin", None), ("mse_softmax", None), ("bce_logits", None)])
 def test_each_loss_form_is_named_by_its_training_replay_alone(form):
     from fcnn_grader import diagnosis
-    from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+    from fcnn_grader.tasks.training_step.checks import SAME_TRAINING, batches
 
     data = batches(2)
     weights, got = _student_steps(data, form=form)
@@ -684,7 +684,7 @@ def test_each_loss_form_is_named_by_its_training_replay_alone(form):
 
 def test_weight_decay_is_bounded_by_the_first_update_and_proven_by_the_replay():
     from fcnn_grader import diagnosis
-    from fcnn_grader.checks.training_step import SAME_TRAINING, batches
+    from fcnn_grader.tasks.training_step.checks import SAME_TRAINING, batches
 
     data = batches(4)
     weights, got = _student_steps(data, weight_decay=0.01)
@@ -699,7 +699,7 @@ def test_weight_decay_is_bounded_by_the_first_update_and_proven_by_the_replay():
 
 def test_a_clip_shows_only_at_a_large_gradient_and_its_max_norm_is_found():
     from fcnn_grader import diagnosis
-    from fcnn_grader.checks.training_step import SAME_TRAINING, batches, large_batches
+    from fcnn_grader.tasks.training_step.checks import SAME_TRAINING, batches, large_batches
 
     data = batches(4) + large_batches()
     weights, got = _student_steps(data, max_norm=1.0)
@@ -717,7 +717,7 @@ def test_a_clip_shows_only_at_a_large_gradient_and_its_max_norm_is_found():
 
 def test_an_error_is_named_only_by_the_loss_line_whose_replay_raises_it():
     from fcnn_grader import diagnosis
-    from fcnn_grader.checks.training_step import batches
+    from fcnn_grader.tasks.training_step.checks import batches
 
     weights, batch = oracle.initial_weights(), batches(1)[0]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..calling import describe_value
-from ..protocol import NumCorrectResult
-from . import function
+from ...calling import describe_value
+from ...protocol import NumCorrectResult
+from ...probing import function
 
 
 def num_correct(runner, preds, labels, requires_grad: bool = False) -> NumCorrectResult:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from hypothesis import given, strategies as st
 
-from .. import diagnosis, oracle
-from ..feedback import CheckFailure, Finding, T
-from . import check, hypothesis_settings, number_of
+from ... import diagnosis, oracle
+from ...feedback import CheckFailure, Finding, T
+from .. import check, hypothesis_settings, number_of
 
 
 def _small():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from .. import oracle
-from ..calling import describe_value
-from ..protocol import StudentCodeError, TrainingStepResult
-from . import function
+from ... import oracle
+from ...calling import describe_value
+from ...protocol import StudentCodeError, TrainingStepResult
+from ...probing import function
 
 
 def training_step(runner, weights, batches) -> TrainingStepResult:

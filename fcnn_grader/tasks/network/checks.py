@@ -12,11 +12,11 @@ from collections import Counter
 import torch
 from hypothesis import example, given, strategies as st
 
-from .. import diagnosis, oracle
-from ..contract import BATCH_SIZE, LAYERS, NUM_PARAMETERS, PARAMETERS, SHAPE_POINTS, match_parameters
-from ..feedback import CheckFailure, Finding, T, failure_from_error
-from ..tracing import ACTIVATIONS, POOLS, ops_between
-from . import check, hypothesis_settings
+from ... import diagnosis, oracle
+from ...contract import BATCH_SIZE, LAYERS, NUM_PARAMETERS, PARAMETERS, SHAPE_POINTS, match_parameters
+from ...feedback import CheckFailure, Finding, T, failure_from_error
+from ...tracing import ACTIVATIONS, POOLS, ops_between
+from .. import check, hypothesis_settings
 
 DROPOUTS = {"dropout", "dropout2d"}  # not in the seed: listed among the ops a forward applies
 ATOL, RTOL = 1e-5, 1e-4  # float32, the same ops in another order or on another layout

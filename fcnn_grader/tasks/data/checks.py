@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from ..contract import BATCH_SIZE, TEST_SET_SIZE, TRAIN_SET_SIZE
-from .. import diagnosis
-from ..feedback import CheckFailure, Finding, T
-from . import check, number_of
+from ...contract import BATCH_SIZE, TEST_SET_SIZE, TRAIN_SET_SIZE
+from ... import diagnosis
+from ...feedback import CheckFailure, Finding, T
+from .. import check, number_of
 
 OTHER_BATCH_SIZE = 64
 # ToTensor() divides by 255; torchvision's replacement for it, v2.ToImage() + v2.ToDtype(torch.float32,
@@ -202,7 +202,7 @@ def loader_error_hint(failure: CheckFailure, train):
     error = failure.error or {}
     if error.get("kind") != "exception":
         return None
-    from ..data import SplitDataset
+    from ...data import SplitDataset
 
     candidates = []
     for value in REFUSED_BATCH_SIZES:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .. import diagnosis, oracle
-from ..contract import BATCH_SIZE
-from ..feedback import CheckFailure, Finding, T, failure_from_error
-from . import check, number_of
-from .training_step import LOSS_RTOL, SAME_TRAINING
+from ... import diagnosis, oracle
+from ...contract import BATCH_SIZE
+from ...feedback import CheckFailure, Finding, T, failure_from_error
+from .. import check, number_of
+from ..training_step.checks import LOSS_RTOL, SAME_TRAINING
 
 SMALL_SIZES = [BATCH_SIZE] * 7 + [37]  # a short last batch, as 60,000 / 64 would give
 SMALL_SEED = 600

@@ -1,4 +1,4 @@
-"""The checks, one module per exercise, and the registry they sign up in.
+"""The exercises, one folder each (tasks/<exercise>/: checks.py, probe.py), and the registry their checks sign up in.
 
 A check is a function ``check(ctx)`` that asks the runner for what the
 submission does, compares it with the oracle, and raises CheckFailure when
@@ -50,7 +50,7 @@ def check(exercise: str, points: float, needs_data: bool = False, slow: bool = F
 def all_checks() -> list[CheckSpec]:
     """Every check, in course order (exercise by exercise, as defined)."""
     for exercise in EXERCISE_ORDER:
-        importlib.import_module(f"{__name__}.{exercise}")
+        importlib.import_module(f"{__name__}.{exercise}.checks")
     order = {name: i for i, name in enumerate(EXERCISE_ORDER)}
     return sorted(_REGISTRY.values(), key=lambda spec: order[spec.exercise])
 

@@ -7,11 +7,11 @@ import contextlib
 import torch
 import torch.nn.functional as F
 
-from ..calling import describe_value
-from ..contract import PARAMETERS, match_parameters
-from ..protocol import ForwardResult, GradientsResult, InventoryResult, StudentCodeError, error_record
-from ..tracing import LayerTracer, points_from_events
-from . import function
+from ...calling import describe_value
+from ...contract import PARAMETERS, match_parameters
+from ...protocol import ForwardResult, GradientsResult, InventoryResult, StudentCodeError, error_record
+from ...tracing import LayerTracer, points_from_events
+from ...probing import function
 
 
 def new_network(runner):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import torch
 
-from .. import data as data_mod
-from .. import oracle
-from ..calling import describe_value
-from ..protocol import StudentCodeError, TrainEpochResult
-from . import function
+from ... import data as data_mod
+from ... import oracle
+from ...calling import describe_value
+from ...protocol import StudentCodeError, TrainEpochResult
+from ...probing import function
 
 
 class WatchedBatches(data_mod.TensorBatches):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from .. import diagnosis, oracle
-from ..contract import BATCH_SIZE
-from ..diagnosis import close
-from ..feedback import CheckFailure, Finding, T, failure_from_error
-from . import check, number_of
+from ... import diagnosis, oracle
+from ...contract import BATCH_SIZE
+from ...diagnosis import close
+from ...feedback import CheckFailure, Finding, T, failure_from_error
+from .. import check, number_of
 
 # Update distance (see oracle.update_distance) under which two trainings agree.
 # Correct ways of writing the step measure at most 8e-6; the mistakes replayed in

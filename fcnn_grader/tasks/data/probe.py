@@ -8,11 +8,11 @@ from pathlib import Path
 
 import torch
 
-from .. import data as data_mod
-from .. import oracle
-from ..calling import describe_value, short_repr
-from ..protocol import LoaderResult, StudentCodeError, TrainSetResult
-from . import function
+from ... import data as data_mod
+from ... import oracle
+from ...calling import describe_value, short_repr
+from ...protocol import LoaderResult, StudentCodeError, TrainSetResult
+from ...probing import function
 
 
 def load_train_set(runner, root: str) -> TrainSetResult:

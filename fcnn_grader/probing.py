@@ -1,6 +1,6 @@
-"""What each exercise's probe does: one module per exercise, beside checks/.
+"""What every exercise's probe (tasks/<exercise>/probe.py) shares.
 
-A probe is the runner's side of a call of protocol.CALLS: ``probes.<exercise>.<call>(runner, *args)``.
+A probe is the runner's side of a call of protocol.CALLS: ``tasks.<exercise>.probe.<call>(runner, *args)``.
 It fetches the student's function through the runner's Source, calls it
 through the runner's Caller, watches what it does, and returns plain data
 (a TypedDict of protocol.py). It decides nothing: the checks do, in the
@@ -9,7 +9,7 @@ grading process, against the oracle.
 
 from __future__ import annotations
 
-from ..protocol import StudentCodeError, error_record
+from .protocol import StudentCodeError, error_record
 
 
 def function(runner, module_name: str, attribute: str):

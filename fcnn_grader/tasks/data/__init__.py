@@ -1,0 +1,1 @@
+"""The data exercise: its checks (checks.py) and what the child runs for them (probe.py)."""

@@ -1,0 +1,1 @@
+"""The training_loop exercise: its checks (checks.py) and what the child runs for them (probe.py)."""
