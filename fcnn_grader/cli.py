@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from . import __version__
 from . import results as results_mod
 from .contract import EXERCISES, parse_exercises
@@ -94,6 +96,13 @@ FORWARDED = ("lang", "device", "data-root", "download", "rubric",
 PATHS = ("data-root", "rubric")
 
 
+def _descendants(pid: int) -> list:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
 def grade_one(submission: Path, name: str, out: Path, args, threads: int) -> Outcome:
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -120,6 +129,9 @@ def grade_one(submission: Path, name: str, out: Path, args, threads: int) -> Out
                 proc.wait(timeout=args.submission_timeout)
             except subprocess.TimeoutExpired:
                 status = "timed out"
+                # The submission's child runs in a session of its own: note it now, while pytest
+                # is still its parent, so that it is killed too if pytest cannot stop it.
+                descendants = _descendants(proc.pid)
                 # Ctrl-C first: pytest then stops the submission's child and writes its results
                 # (woken first, in case something stopped it with SIGSTOP).
                 with contextlib.suppress(ProcessLookupError):
@@ -131,6 +143,9 @@ def grade_one(submission: Path, name: str, out: Path, args, threads: int) -> Out
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
+                for stray in descendants:
+                    with contextlib.suppress(psutil.Error):
+                        stray.kill()
     log_text = log_path.read_text(encoding="utf-8", errors="replace")
     try:
         data = json.loads(results_path.read_text(encoding="utf-8"))
@@ -521,6 +536,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fcnn-grader: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): not an error to report. Python's documented recipe:
+        # point stdout at devnull, so that the flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _check_device(device: str | None) -> None:

@@ -823,7 +823,7 @@ _M: dict[str, tuple[str, str]] = {
     "html.col.visibility": ("Visibility", "可见性"),
     "html.status.passed": ("passed", "通过"),
     "html.status.failed": ("failed", "未通过"),
-    "html.status.partial": ("partial credit", "部分得分"),
+    "html.status.partial": ("failed, partial credit", "未通过，部分得分"),
     "html.visibility.visible": ("visible", "可见"),
     "html.visibility.hidden": ("hidden", "隐藏"),
     "html.visibility.after_due_date": ("after the due date", "截止日期之后可见"),

@@ -69,14 +69,12 @@ def test_the_faults_cover_the_issue(pytester):
 
 
 def test_a_submission_that_hangs_everywhere_finishes_within_the_timeouts(pytester, submission):
-    start = time.monotonic()
+    # No wall-clock assertion (timing lives in benchmarks/): a grader that did not bound the calls
+    # would hang here, and pytest-timeout's bound in pyproject.toml fails the test.
     run, results = isolated(pytester, submission(SUBMISSIONS / "faults" / "hang_everywhere"), "all", "--call-timeout=2", "--epoch-timeout=4", "-m", "")
-    elapsed = time.monotonic() - start
     assert results["score"] == 0 and results["extra_data"]["finished"] is True
     assert len(results["tests"]) == 18 and all(t["status"] == "failed" for t in results["tests"])
     assert "timed out after 2 s in" in outputs(results)
-    # Each function hangs once (six of them, 2 s each), the rest fail fast: far below 18 x 2 s.
-    assert elapsed < 6 * 2 + 40, elapsed
 
 
 def test_isolated_results_are_the_same_on_every_run(pytester, submission):

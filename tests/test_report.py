@@ -166,6 +166,17 @@ def test_failing_check_shows_its_message_and_marks_the_shapes():
     assert "[100, 6, 24, 24]" in page and "[2500, 10]" in page
 
 
+def test_a_failed_check_with_some_points_is_called_failed_as_in_results_json():
+    """Gradescope, results.json and the notebook say "failed": the page says so too, then the points."""
+    results = make_results({"network::layer_shapes": FAILURE})
+    check = next(t for t in results["tests"] if t["name"].startswith("network::layer_shapes"))
+    check["score"] = 1.0
+    for lang, word in (("en", "failed, partial credit"), ("zh", "未通过，部分得分")):
+        page = render_html({**results, "extra_data": {**results["extra_data"], "lang": lang}})
+        assert word in page, lang
+        assert ">partial credit<" not in page and ">部分得分<" not in page
+
+
 def test_everything_from_the_results_is_escaped():
     evil = "<script>alert(1)</script>"
     results = make_results({"network::parameters": f"ValueError: {evil} & more"})
@@ -203,7 +214,7 @@ def test_chinese_report():
     assert '<html lang="zh-CN">' in page
     headings = ("反馈报告：student-042", "总分", "得分", "需要修改的地方", "每一层的输出形状", "训练一个 epoch", "排行榜")
     assert all(words in page for words in headings)
-    assert "✗ 未通过" in page and "◐ 部分得分" in page
+    assert "✗ 未通过" in page and "◐ 未通过，部分得分" in page
     assert "Scores" not in page and "What to fix" not in page
     assert images(page) == ["loss curve", "confusion matrix"]  # the plots themselves are in English
 

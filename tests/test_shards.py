@@ -113,3 +113,21 @@ def test_classroom_command_appends_the_step_output(tmp_path, monkeypatch, capsys
     assert "GITHUB_OUTPUT is not set" in capsys.readouterr().err
     assert cli_main(["classroom", str(tmp_path / "nothing.json")]) == 2
     assert capsys.readouterr().err.strip() == f"fcnn-grader: error: {tmp_path / 'nothing.json'}: no such file"
+
+
+@pytest.mark.parametrize("command", ["classroom", "report"])
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, command):
+    """`fcnn-grader classroom X | head -1`: the pipe closes before the payload is written."""
+    import subprocess
+    import sys
+
+    from test_golden import GOLDEN
+
+    extra = "" if command == "classroom" else f" --html {tmp_path / 'page.html'}"
+    source = GOLDEN / "reference" / "results.json"
+    run = subprocess.run(
+        f"{sys.executable} -m fcnn_grader.cli {command} {source}{extra} | head -c 1 >/dev/null; "
+        f"{sys.executable} -m fcnn_grader.cli {command} {source}{extra} | true",
+        shell=True, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0 and "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr
