@@ -39,6 +39,25 @@ def pytest_configure(config):
     from fcnn_grader.tasks import all_checks
 
     all_checks()  # the check modules too, so that in-process runs do not import them again
+    # With xdist, each worker gets its share of the cores: torch's default (every core) in
+    # every worker only makes the workers wait on each other.
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+# A test that hangs (a subprocess that never ends, a lost wake-up) fails after this, with
+# its stack, instead of stalling CI. Set here, not in pyproject.toml, so that a student's
+# `pytest --exercise` in this folder warns of no unknown option when pytest-timeout is absent.
+TEST_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("exercise", None) or not config.pluginmanager.hasplugin("timeout"):
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,3 +133,29 @@ def submission(tmp_path):
         return build_submission(tmp_path / f"submission{next(counter)}", *overlays, base=base)
 
     return make
+
+
+# One batch graded once through `fcnn-grader grade`, for the tests that look at a batch's
+# outcome (the golden files, a batch with a crash and a hang): each such test used to grade
+# the reference again. Tests that use it are marked xdist_group("cli_batch"), so that with
+# `--dist loadgroup` one worker grades it.
+CLI_BATCH = ("reference", "stubs", "segfault", "hang")
+
+
+@pytest.fixture(scope="session")
+def cli_batch(tmp_path_factory) -> Path:
+    """The folder `grade --out` wrote for CLI_BATCH, in that order (the reference, the stubs, a segfault, a hang)."""
+    from fcnn_grader.cli import main as cli_main
+
+    subs = tmp_path_factory.mktemp("cli-batch")
+    folders = [
+        build_submission(subs / "reference"),
+        build_submission(subs / "stubs", base=EXERCISES),
+        build_submission(subs / "segfault", SUBMISSIONS / "faults" / "segfault"),
+        build_submission(subs / "hang", SUBMISSIONS / "faults" / "hang_everywhere"),
+    ]
+    out = subs / "out"
+    code = cli_main(["grade", *map(str, folders), "--out", str(out), "--jobs", "2",
+                     "--call-timeout", "5", "--epoch-timeout", "120"])
+    assert code == 0
+    return out

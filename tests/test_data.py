@@ -12,6 +12,10 @@ import torchvision.transforms as transforms
 
 from fcnn_grader import data as data_mod
 
+# Module-scoped fixtures (data, trained networks): with `--dist loadgroup` one worker
+# runs this module, so they are made once.
+pytestmark = pytest.mark.xdist_group("test_data")
+
 
 @pytest.fixture(scope="module")
 def root():

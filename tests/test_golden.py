@@ -21,10 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from fcnn_grader.cli import main as cli_main
 from fcnn_grader.report_html import render_html
-
-from conftest import EXERCISES, SUBMISSIONS, build_submission
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 NAMES = ("reference", "stubs", "segfault", "softmax_output", "killed")
@@ -108,15 +105,11 @@ def test_the_report_of_a_golden_results_file_is_unchanged(name):
     assert render_html(results) == page
 
 
-def test_regrading_gives_the_golden_results_and_reports(tmp_path):
+@pytest.mark.xdist_group("cli_batch")
+def test_regrading_gives_the_golden_results_and_reports(cli_batch):
     """The same submissions graded again: the same results.json, report.html and grades.csv."""
-    subs = tmp_path / "subs"
-    build_submission(subs / "reference")
-    build_submission(subs / "stubs", base=EXERCISES)
-    build_submission(subs / "segfault", SUBMISSIONS / "faults" / "segfault")
-    out = tmp_path / "out"
+    out = cli_batch
     names = ("reference", "stubs", "segfault")
-    assert cli_main(["grade", *(str(subs / n) for n in names), "--out", str(out), "--jobs", "2"]) == 0
     for name in names:
         expected_results, _ = golden(name)
         results = json.loads((out / name / "results.json").read_text(encoding="utf-8"))
@@ -126,4 +119,6 @@ def test_regrading_gives_the_golden_results_and_reports(tmp_path):
         assert normalise_results(results) == normalise_results(expected_results), name
         page = (out / name / "report.html").read_text(encoding="utf-8")
         assert normalise_html(page) == normalise_html(render_html(expected_results)), name
-    assert (out / "grades.csv").read_text(encoding="utf-8") == (GOLDEN / "grades.csv").read_text(encoding="utf-8")
+    # The batch grades a hang too, after these three: its row comes last and is not golden.
+    lines = (out / "grades.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    assert "".join(lines[: 1 + len(names)]) == (GOLDEN / "grades.csv").read_text(encoding="utf-8")

@@ -22,6 +22,11 @@ pytest.importorskip("ipykernel")
 
 from test_submissions import BUGGY  # noqa: E402
 
+
+# Module-scoped fixtures (a kernel and its reference run): with `--dist loadgroup` one worker
+# runs this module, so the kernel is started once.
+pytestmark = pytest.mark.xdist_group("test_notebook_kernel")
+
 FILES = ("data", "network", "metrics", "training_step", "training_loop")
 VERDICT = re.compile(r"^(PASS|FAIL|SKIP|ERROR)\s+(\S+::\S+)\s", re.M)
 
@@ -121,6 +126,7 @@ import os, random
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 
 def kernel_state():
     """Everything a check run could change, as plain values to compare."""

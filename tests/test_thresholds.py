@@ -13,6 +13,10 @@ import torch.nn.functional as F
 from fcnn_grader import oracle
 from fcnn_grader.tasks.training_step.checks import SAME_TRAINING, batches
 
+# Module-scoped fixtures (data, trained networks): with `--dist loadgroup` one worker
+# runs this module, so they are made once.
+pytestmark = pytest.mark.xdist_group("test_thresholds")
+
 MARGIN = 10
 
 CORRECT_LOSSES = {
