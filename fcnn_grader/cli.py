@@ -19,8 +19,10 @@ import argparse
 import concurrent.futures
 import contextlib
 import csv
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -36,7 +38,7 @@ import psutil
 from . import __version__
 from . import results as results_mod
 from .contract import EXERCISES, parse_exercises
-from .results import Run, number
+from .results import Run, number, printable
 from .settings import OPTION
 
 ENV_DROP = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH", "PYTHONSTARTUP")
@@ -62,10 +64,26 @@ class Outcome:
 # ----- grade ---------------------------------------------------------------------------------
 
 
+_ID_CHARS = re.compile(r"[^\w.-]", re.ASCII)
+
+
+def submission_id(path: Path) -> str:
+    """The name of a submission's output folder and grades.csv row: the folder's (or the
+    notebook's stem), when it is a plain name; otherwise its plain characters and a hash of
+    the whole name, so that no name (``..``, a slash, a control character, bytes that are
+    not UTF-8, a leading dash) can leave --out or look like another student's."""
+    name = path.stem if path.suffix == ".ipynb" else path.name  # alice.ipynb -> alice
+    plain = _ID_CHARS.sub("_", name).lstrip(".-")[:80]
+    if plain == name and name:
+        return name
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:8]
+    return f"{plain or 'submission'}-{digest}"
+
+
 def _unique_names(dirs: list[Path]) -> list[str]:
     names, seen = [], {}
     for d in dirs:
-        name = (d.stem if d.suffix == ".ipynb" else d.name) or "submission"  # alice.ipynb -> alice
+        name = submission_id(d)
         seen[name] = seen.get(name, 0) + 1
         names.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
     return names
@@ -199,7 +217,21 @@ def write_grades_csv(path: Path, outcomes: list[Outcome]) -> None:
             scores = [by_id[i].score if i in by_id else 0.0 for i in ids]
             possible = outcome.run.possible
             max_score = possible if possible is not None else 0
-            writer.writerow([outcome.name, *scores, outcome.run.score, max_score, outcome.status])
+            writer.writerow([csv_cell(outcome.name), *scores, outcome.run.score, max_score, outcome.status])
+
+
+# OWASP's rule for CSV injection: a cell that a spreadsheet would take as a formula starts
+# with a quote. A name that starts with a quote gets one more, so csv_name reads every name back.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_cell(text: str) -> str:
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def csv_name(cell: str) -> str:
+    """The name csv_cell wrote."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) else cell
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -291,9 +323,9 @@ def _progress(total: int):
         done[0] += 1
         score = number(outcome.run.score)
         possible = "?" if outcome.run.max_score is None else number(outcome.run.max_score)
-        line = f"[{done[0]}/{total}] {outcome.name}: {score}/{possible} ({outcome.status}, {outcome.seconds:.1f} s)"
+        line = f"[{done[0]}/{total}] {printable(outcome.name)}: {score}/{possible} ({outcome.status}, {outcome.seconds:.1f} s)"
         if bar is not None:
-            bar.set_postfix_str(f"{outcome.name} {score}/{possible}")
+            bar.set_postfix_str(f"{printable(outcome.name)} {score}/{possible}")
             bar.update(1)
             if done[0] == total:
                 bar.close()
@@ -318,7 +350,9 @@ def cmd_merge(args) -> int:
             raise CliError(f"{shard}: --out must be a new folder, not one of the shards")
         with open(table, newline="", encoding="utf-8") as rows:
             for row in csv.DictReader(rows):
-                name = row["submission"]
+                name = csv_name(row["submission"])
+                if submission_id(Path(name)) != name:
+                    raise CliError(f"{shard}: grades.csv names {printable(name)!r}, which fcnn-grader grade never writes")
                 if name in found:
                     raise CliError(f"{name}: graded in both {found[name]} and {shard}")
                 found[name] = shard

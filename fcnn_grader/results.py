@@ -234,10 +234,31 @@ def json_safe(value):
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
+    if isinstance(value, str):
+        return utf8_text(value)
     return value
+
+
+def utf8_text(text: str) -> str:
+    """Text that encodes as UTF-8: a file name that was not UTF-8 arrives with lone surrogates
+    (os.fsdecode); its bytes are kept, written as \\xNN."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def printable(text: str) -> str:
+    """Text as a person may read it on a terminal, in a log or a page: control characters
+    (an escape sequence, a newline, a bidi override) written as escapes, not acted on."""
+    text = utf8_text(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
