@@ -63,7 +63,7 @@ class _Blocker:
         """Once the runner is built, the grader's own modules go too: its oracle is a solution.
 
         The runner keeps what it imported; an import statement in student code now
-        finds nothing (a determined student can still read files, see README).
+        finds nothing (a determined student can still read files, see docs/isolation.md).
         """
         for name in [n for n in sys.modules if n == GRADER or n.startswith(GRADER + ".")]:
             del sys.modules[name]

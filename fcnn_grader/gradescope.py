@@ -38,7 +38,7 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu
 # The grader's wheel: its dependencies are those of pyproject.toml (with the notebook extra, for .ipynb).
 /autograder/venv/bin/pip install "/autograder/source/{wheel}[notebook]"
-# The user the submission's code runs as (the grader runs as root and drops to it; README "Isolation").
+# The user the submission's code runs as (the grader runs as root and drops to it; docs/isolation.md).
 id -u fcnn-student >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin fcnn-student
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
     /autograder/venv/bin/python -c "import torchvision; [torchvision.datasets.FashionMNIST('/autograder/source/data', train=t, download=True) for t in (True, False)]"

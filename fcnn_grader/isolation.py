@@ -13,7 +13,7 @@ grader's own oracle.
 The child's lifetime (start, limits config, memory, kill, strays) is
 childproc.py; what each call is, protocol.CALLS; sandbox.py confines the
 child further where the platform allows (a user of its own, Landlock, no
-network, a process limit). README ("Isolation") says what it protects
+network, a process limit). docs/isolation.md says what it protects
 against and what it does not.
 """
 

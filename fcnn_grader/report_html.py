@@ -139,7 +139,7 @@ def _view(run: Run, lang: str) -> dict:
 
 
 def _sandbox_layers(sandbox: dict, lang: str) -> str:
-    """Which layers confined the submission's code (README, "Isolation"), in the report's language."""
+    """Which layers confined the submission's code (docs/isolation.md), in the report's language."""
     layers = sandbox.get("layers") if isinstance(sandbox.get("layers"), dict) else {}
     held = [T(f"html.sandbox.{name}").render(lang) for name, layer in layers.items()
             if isinstance(layer, dict) and layer.get("held") and f"html.sandbox.{name}" in MESSAGES]

@@ -1,7 +1,7 @@
 """The sandbox of the grading child: a user of its own, its own files, no reach into the grader.
 
 Layers, each applied where the platform allows it and each reported back in
-the child's greeting (README, "Isolation"):
+the child's greeting (docs/isolation.md):
 
 - user: as root, the child drops to an unprivileged uid (by default a uid of
   its own per child, so that two children never share signals, files or a

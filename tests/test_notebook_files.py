@@ -530,7 +530,7 @@ def test_a_contract_name_made_only_by_top_level_code_says_so(pytester, tmp_path)
 
 # ----- a notebook that holds its own check cells ----------------------------------------------------
 
-# The forms students are told to write (README, the course notebook), each in a cell of its own.
+# The forms students are told to write (docs/students.md, the course notebook), each in a cell of its own.
 CHECK_CELLS = {
     "import": "import fcnn_grader",
     "import_as": "import fcnn_grader as fg\nfg.check('num_correct')",

@@ -22,7 +22,7 @@ SMALL_SEED = 600
 OTHER_SIZES = [BATCH_SIZE] * 4 + [13]
 OTHER_SEED = 700
 # One epoch from the grader's fixed start reaches 0.8157 to 0.8251 test accuracy,
-# depending on the machine; nudged or other starts 0.81 to 0.85 (README,
+# depending on the machine; nudged or other starts 0.81 to 0.85 (docs/how-it-works.md,
 # "Thresholds", measured by benchmarks/accuracy_margin.py).
 MIN_ACCURACY = 0.80
 

@@ -16,7 +16,7 @@ from .. import check, number_of
 
 # Update distance (see oracle.update_distance) under which two trainings agree.
 # Correct ways of writing the step measure at most 8e-6; the mistakes replayed in
-# oracle.MISTAKES at least 2e-2 (README "Thresholds"; tests/test_thresholds.py
+# oracle.MISTAKES at least 2e-2 (docs/how-it-works.md, "Thresholds"; tests/test_thresholds.py
 # keeps a tenfold margin on both sides).
 SAME_TRAINING = 1e-3
 LOSS_RTOL = 1e-4
