@@ -1,7 +1,7 @@
 """The course material shipped with the grader: the exercise notebooks and the .py stubs.
 
 `fcnn-grader init` copies them out of the installed package, so a student who
-only ran `pip install fcnn-grader` can start. The repository's `exercises/` is a
+only installed the grader (any spec of docs/install.md) can start. The repository's `exercises/` is a
 link to `exercises/` here: one copy of the stubs.
 """
 
