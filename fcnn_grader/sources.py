@@ -295,6 +295,7 @@ class NamespaceSource(BaseSource):
         self.namespace = namespace
         self._names = _Names(namespace)
         self._ip = ip
+        self._counts: dict[str, int | None] = {}  # code name -> execution count, for _count_from_history
 
     @classmethod
     def accepts(cls, path: Path) -> bool:
@@ -304,12 +305,34 @@ class NamespaceSource(BaseSource):
         return self._names
 
     def _execution_count(self, filename: str) -> int | None:
-        # IPython 8+ keeps {code name: execution count}; IPython 7 puts the count in the name.
+        # IPython 8+ keeps {code name: execution count}; IPython 7 alone puts the count in the name.
         number = getattr(getattr(self._ip, "compile", None), "_filename_map", {}).get(filename)
         if number is not None:
             return number
         match = _IPYTHON_INPUT.match(filename or "")
-        return int(match.group(1)) if match else None
+        if match:
+            return int(match.group(1))
+        return self._count_from_history(filename) if _IPYKERNEL_CELL.search(filename or "") else None
+
+    def _count_from_history(self, filename: str) -> int | None:
+        """ipykernel 6 under IPython 7 (Colab): the code name is a hash of the cell and no map is kept;
+        name each cell of the history as the compiler did, and find the one that gave this name."""
+        if filename in self._counts:
+            return self._counts[filename]
+        name_of = getattr(getattr(self._ip, "compile", None), "get_code_name", None)
+        history = getattr(self._ip, "history_manager", None)
+        found = None
+        if name_of is not None and history is not None:
+            raw, parsed = history.input_hist_raw, history.input_hist_parsed
+            for number in range(min(len(raw), len(parsed)) - 1, 0, -1):  # the latest run of equal cells
+                try:
+                    if name_of(raw[number], parsed[number], number) == filename:
+                        found = number
+                        break
+                except Exception:  # a front-end's own compiler: no count rather than a crash
+                    continue
+        self._counts[filename] = found
+        return found
 
     def owns(self, filename: str) -> bool:
         if not filename:

@@ -376,6 +376,25 @@ def test_ipython7_cell_names_map_to_the_execution_count():
     assert "<table" in result._repr_html_()
 
 
+def test_ipykernel6_under_ipython7_cell_names_are_found_in_the_history():
+    """Colab's ipykernel 6 with IPython 7.34 names a cell /tmp/ipykernel_PID/HASH.py and keeps no map
+    from names to counts: the count comes from naming the history's cells again (the latest run wins)."""
+    from types import SimpleNamespace
+
+    from fcnn_grader.sources import NamespaceSource
+
+    cells = ["", "import torch", "x = 1", "import torch"]  # cell 3 re-runs cell 1's code
+    name_of = lambda raw, parsed, number: f"/tmp/ipykernel_42/{abs(hash(raw)) % 10**8}.py"  # noqa: E731
+    ip = SimpleNamespace(compile=SimpleNamespace(get_code_name=name_of),
+                         history_manager=SimpleNamespace(input_hist_raw=cells, input_hist_parsed=cells))
+    source = NamespaceSource({}, ip)
+    assert source._execution_count(name_of("x = 1", "x = 1", 2)) == 2
+    assert source._execution_count(name_of("import torch", "import torch", 0)) == 3
+    assert source._execution_count("/tmp/ipykernel_42/unknown.py") is None
+    assert source._execution_count("<ipython-input-7-0123456789ab>") == 7  # IPython 7's own names
+    assert source._execution_count("/home/student/helpers.py") is None
+
+
 def test_fcnn_grader_check_on_the_command_line(tmp_path):
     import subprocess
     import sys
