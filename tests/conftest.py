@@ -159,3 +159,19 @@ def cli_batch(tmp_path_factory) -> Path:
                      "--call-timeout", "5", "--epoch-timeout", "120"])
     assert code == 0
     return out
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist has tagged the node ids of each group
+def pytest_collection_finish(session):
+    """Say so when --dist loadgroup groups nothing (pytest 9.2 with pytest-xdist 3.8): the
+    fixtures shared by a group (cli_batch, a module's kernel) are then built once per worker."""
+    config = session.config
+    if not config.getoption("loadgroup", False) or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    lost = [item.nodeid for item in session.items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        import warnings
+
+        warnings.warn(pytest.PytestWarning(
+            f"xdist_group had no effect on {len(lost)} tests with this pytest/pytest-xdist pair: "
+            "their shared fixtures run once per worker (.ci/setup pins a pair that works)"))
