@@ -258,17 +258,67 @@ class TensorBatches:
             yield self.split.images(start, start + step), labels[start : start + step].clone()
 
 
+# torchvision.datasets.FashionMNIST.classes, in label order
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
 class SplitDataset:
     """Map-style dataset over a Split: (image (1,28,28), int label), as torchvision gives.
 
-    DataLoader needs only __len__ and __getitem__, so no torch import here.
+    It answers what student code asks of torchvision's FashionMNIST besides items: ``data``
+    (uint8, N x 28 x 28), ``targets``, ``classes``, ``class_to_idx``, ``train``, ``root``,
+    ``transform`` and its repr; ``data`` and ``targets`` are copies, made on first use, so
+    code that edits them cannot change what the next check sees. DataLoader needs only
+    __len__ and __getitem__, so no torch import here.
     """
 
-    def __init__(self, split: Split):
+    classes = list(CLASSES)
+    class_to_idx = {name: index for index, name in enumerate(CLASSES)}
+    target_transform = None
+
+    def __init__(self, split: Split, train: bool = True, root: str | None = None):
         self.split = split
+        self.train = train
+        self.root = root
+        self._copies: dict = {}
 
     def __len__(self) -> int:
         return len(self.split)
 
     def __getitem__(self, index: int):
         return self.split.images(index, index + 1)[0], int(self.split.labels[index])
+
+    @property
+    def data(self):
+        if "data" not in self._copies:
+            import torch
+
+            pixels = self.split.pixels
+            if pixels.dtype != torch.uint8:  # generated float batches: ToTensor() undone
+                pixels = pixels.mul(255).round().clamp(0, 255).to(torch.uint8)
+            self._copies["data"] = pixels.reshape(len(self), 28, 28).cpu().clone()
+        return self._copies["data"]
+
+    @property
+    def targets(self):
+        if "targets" not in self._copies:
+            self._copies["targets"] = self.split.labels.cpu().clone()
+        return self._copies["targets"]
+
+    @property
+    def transform(self):
+        """What the items are: ToTensor()'s output (a real ToTensor, for code that looks)."""
+        if "transform" not in self._copies:
+            from torchvision import transforms
+
+            self._copies["transform"] = transforms.ToTensor()
+        return self._copies["transform"]
+
+    def __repr__(self) -> str:
+        # torchvision's VisionDataset.__repr__, as `print(train_set)` shows it
+        lines = ["Dataset FashionMNIST", f"    Number of datapoints: {len(self)}"]
+        if self.root is not None:
+            lines.append(f"    Root location: {self.root}")
+        lines.append(f"    Split: {'Train' if self.train else 'Test'}")
+        lines += ["    StandardTransform", "Transform: ToTensor()"]
+        return "\n".join(lines)

@@ -62,5 +62,21 @@ def test_split_dataset_serves_items_like_torchvision(root):
         assert torch.equal(ours[i][0], dataset[i][0]) and ours[i][1] == dataset[i][1]
 
 
+@pytest.mark.parametrize("train", [True, False], ids=["train", "test"])
+def test_split_dataset_answers_what_torchvision_answers(root, train):
+    """What student code reads off the dataset handed to make_train_loader, besides its items."""
+    real = torchvision.datasets.FashionMNIST(str(root), train=train, transform=transforms.ToTensor())
+    ours = data_mod.SplitDataset(data_mod.cached_split(root, train), train=train, root=str(root))
+    assert ours.classes == real.classes and ours.class_to_idx == real.class_to_idx
+    assert ours.train == real.train and ours.target_transform is real.target_transform is None
+    assert ours.data.dtype == real.data.dtype and torch.equal(ours.data, real.data)
+    assert ours.targets.dtype == real.targets.dtype and torch.equal(ours.targets, real.targets)
+    assert repr(ours) == repr(real) and repr(ours.transform) == repr(real.transform)
+    ours.data.zero_(), ours.targets.zero_()  # a student's in-place edit stays in the copies
+    assert data_mod.cached_split(root, train).pixels.sum() > 0 and data_mod.cached_split(root, train).labels.sum() > 0
+    generated = data_mod.SplitDataset(data_mod.Split(torch.rand(2, 1, 28, 28), torch.tensor([3, 9])))
+    assert generated.data.shape == (2, 28, 28) and generated.data.dtype == torch.uint8
+
+
 def test_the_split_stays_in_bytes(root):
     assert data_mod.cached_split(root, True).pixels.dtype == torch.uint8  # 47 MB, not 188

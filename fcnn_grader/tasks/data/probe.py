@@ -44,7 +44,7 @@ def load_train_set(runner, root: str) -> TrainSetResult:
 def make_train_loader(runner, root: str, batch_size: int | None = None) -> LoaderResult:
     func = function(runner, "data", "make_train_loader")
     call = runner.caller.call
-    dataset = data_mod.SplitDataset(data_mod.cached_split(Path(root), True, "cpu"))
+    dataset = data_mod.SplitDataset(data_mod.cached_split(Path(root), True, "cpu"), train=True, root=str(root))
     loader = call(func, dataset) if batch_size is None else call(func, dataset, batch_size=batch_size)
     result = {"type": describe_value(loader)["type"], "batches": []}
     with contextlib.suppress(StudentCodeError):
