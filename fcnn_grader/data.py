@@ -272,12 +272,12 @@ class SplitDataset:
     __len__ and __getitem__, so no torch import here.
     """
 
-    classes = list(CLASSES)
-    class_to_idx = {name: index for index, name in enumerate(CLASSES)}
     target_transform = None
 
     def __init__(self, split: Split, train: bool = True, root: str | None = None):
         self.split = split
+        self.classes = list(CLASSES)  # per object: code that edits them changes no other check's
+        self.class_to_idx = {name: index for index, name in enumerate(CLASSES)}
         self.train = train
         self.root = root
         self._copies: dict = {}
