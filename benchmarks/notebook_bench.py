@@ -13,7 +13,7 @@ measures, interleaved, --repeat times (medians quoted, with the range):
 
 Each kernel figure is taken twice: inside the kernel (time.perf_counter around
 the magic) and as the front-end sees it (request sent to reply received).
-The first call in a fresh kernel (imports of torch, the checks, hypothesis)
+The first call in a fresh kernel (imports of torch and the checks)
 is reported on its own. Not a test: the figures depend on the machine.
 """
 

@@ -867,3 +867,43 @@ def test_shape_error_hints_say_what_the_error_proves_not_a_cause():
     assert "[100, 1, 1, 28, 28]" in five_d.render() and "unsqueeze" in five_d.render() and "[100, 1, 1, 28, 28]" in five_d.render("zh")
     rows = error_hint({"type": "ValueError", "message": "Expected input batch_size (100) to match target batch_size (99)."})
     assert "100 rows of predictions for 99 labels" in rows.render() and "the network returns" not in rows.render()
+
+
+# ----- the examples of the generated checks -------------------------------------------------------
+
+
+def _examples_tried(fails=lambda n, seed: False):
+    from fcnn_grader.tasks import search
+
+    tried = []
+
+    def run(n, seed):
+        tried.append((n, seed))
+        if fails(n, seed):
+            raise CheckFailure(f"fails for {n}, {seed}")
+
+    try:
+        search(run, ranges={"n": (1, 300), "seed": (0, 2**31 - 1)}, count=25, seed=oracle.SEED)
+    except CheckFailure as failure:
+        return tried, failure.summary()
+    return tried, None
+
+
+def test_generated_examples_do_not_depend_on_what_else_is_loaded(tmp_path, monkeypatch):
+    """Hypothesis drew the literals of every local module loaded: a student's metrics.py
+    with ``BATCH = 137`` changed the batches the grader tried (kernel and file disagreed)."""
+    before, _ = _examples_tried()
+    (tmp_path / "student_constants.py").write_text("BATCH = 137\nSEED = 987654\nX = 211\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("student_constants")
+    after, _ = _examples_tried()
+    assert after == before and len(before) == 27
+    assert (1, 0) in before and (300, 2**31 - 1) in before  # the edges come first
+
+
+def test_a_generated_failure_is_shrunk_to_the_smallest_example_that_fails():
+    tried, summary = _examples_tried(lambda n, seed: n > 40)
+    assert summary == "fails for 41, 0"
+    tried, summary = _examples_tried(lambda n, seed: n % 2 == 0 and n != 100)
+    assert summary == "fails for 2, 0"
+    assert _examples_tried()[1] is None  # nothing fails: nothing raised

@@ -10,13 +10,12 @@ import math
 from collections import Counter
 
 import torch
-from hypothesis import example, given, strategies as st
 
 from ... import diagnosis, oracle
 from ...contract import BATCH_SIZE, LAYERS, NUM_PARAMETERS, PARAMETERS, SHAPE_POINTS, match_parameters
 from ...feedback import CheckFailure, Finding, T, failure_from_error
 from ...tracing import ACTIVATIONS, POOLS, ops_between
-from .. import check, hypothesis_settings
+from .. import check, search
 
 DROPOUTS = {"dropout", "dropout2d"}  # not in the seed: listed among the ops a forward applies
 ATOL, RTOL = 1e-5, 1e-4  # float32, the same ops in another order or on another layout
@@ -314,9 +313,6 @@ def any_batch_size(ctx):
         failure.hint = failure.hint or T("hint.see_layer_shapes")
         raise failure
 
-    @hypothesis_settings(max_examples=8)
-    @given(n=st.integers(min_value=1, max_value=256))
-    @example(n=1)
     def run(n):
         failure = failure_for(n)
         if failure is not None:
@@ -324,7 +320,7 @@ def any_batch_size(ctx):
             failure.hint = T("hint.hard_coded_batch")
             raise failure
 
-    run()
+    search(run, ranges={"n": (1, 256)}, count=8, seed=oracle.SEED)
 
 
 @check("network", points=2)
