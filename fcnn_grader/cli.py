@@ -93,8 +93,9 @@ def _pytest_args(submission: Path, results: Path, args) -> list[str]:
     cmd = [
         sys.executable, "-m", "pytest",
         f"--exercise={getattr(args, 'exercise', None) or 'all'}", f"--submission={submission.name}", "--isolate", f"--grade-json={results}",
-        # No conftest.py, no cache, no ini of anyone's: only the grader's checks.
-        "--noconftest", "-p", "no:cacheprovider", "-o", "addopts=", "-q",
+        # No conftest.py, no cache, no ini of anyone's, no plugin but the grader's (with
+        # PYTEST_DISABLE_PLUGIN_AUTOLOAD, see grade_one): only the grader's checks.
+        "-p", "fcnn_grader.plugin", "--noconftest", "-p", "no:cacheprovider", "-o", "addopts=", "-q",
     ]
     # The options given here go on as they are; the others keep pytest's defaults (settings.py).
     for name in FORWARDED:
@@ -130,6 +131,9 @@ def grade_one(submission: Path, name: str, out: Path, args, threads: int) -> Out
     env = {k: v for k, v in os.environ.items() if k not in ENV_DROP}
     # Split the cores between the jobs, for the grader and for its child.
     env.update(OMP_NUM_THREADS=str(threads), FCNN_CHILD_THREADS=str(threads))
+    # The machine's other pytest plugins would change how the checks run (and each costs
+    # its import, assertion rewriting included, in every grading process).
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     start = time.monotonic()
     status = "graded"
     with tempfile.TemporaryDirectory(prefix="fcnn-grade-") as neutral:
