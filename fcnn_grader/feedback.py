@@ -8,6 +8,7 @@ results.json and in the HTML report. No torch here.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from .messages import MESSAGES
@@ -85,7 +86,7 @@ class CheckFailure(Exception):
         """The whole message, as lines for the terminal and the reports."""
         keys = ("where", "expected", "found", "hint", "ruled_out")
         label = {k: T(f"label.{k}").render(lang) for k in keys}
-        width = max(len(v) for v in label.values()) + 1
+        width = max(display_width(v) for v in label.values()) + 1
         out = [render(self.headline, lang)]
         for finding in self.findings:
             out.append("")
@@ -93,7 +94,8 @@ class CheckFailure(Exception):
                 value = getattr(finding, key)
                 if value is not None:
                     text = render(value, lang).splitlines() or [""]
-                    out.append(f"  {(label[key] + ':').ljust(width)} {text[0]}")
+                    tag = label[key] + ":"
+                    out.append(f"  {tag}{' ' * (width - display_width(tag))} {text[0]}")
                     out.extend(f"  {' ' * width} {line}" for line in text[1:])
         traceback_lines = error_lines(self.error, lang) if self.error is not None else []
         if traceback_lines:
@@ -195,3 +197,8 @@ def failure_from_error(record: dict, context: object = None) -> CheckFailure:
     if context is not None:
         headline = T("error.in_context", error=headline, context=context)
     return CheckFailure(headline, error=record, hint=error_hint(record))
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives the text: CJK characters take two (so that zh labels line up)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in text)

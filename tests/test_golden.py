@@ -122,3 +122,22 @@ def test_regrading_gives_the_golden_results_and_reports(cli_batch):
     # The batch grades a hang too, after these three: its row comes last and is not golden.
     lines = (out / "grades.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     assert "".join(lines[: 1 + len(names)]) == (GOLDEN / "grades.csv").read_text(encoding="utf-8")
+
+
+def test_the_chinese_golden_holds_when_regraded(tmp_path):
+    """The zh golden graded again (its network checks, where it fails): the same Chinese
+    feedback, labels aligned by display width (两列宽的汉字), byte for byte."""
+    from conftest import SUBMISSIONS, build_submission
+    from fcnn_grader.cli import main as cli_main
+
+    folder = build_submission(tmp_path / "softmax_output", SUBMISSIONS / "buggy" / "softmax_output")
+    out = tmp_path / "out"
+    assert cli_main(["grade", str(folder), "--out", str(out), "--lang", "zh", "--exercise", "network"]) == 0
+    found = json.loads((out / "softmax_output" / "results.json").read_text(encoding="utf-8"))
+    expected, _ = golden("softmax_output")
+    network = [t for t in expected["tests"] if t["name"].startswith("network::")]
+    assert found["extra_data"]["lang"] == "zh" and len(found["tests"]) == len(network) == 6
+    for got, want in zip(found["tests"], network):
+        assert (got["name"], got["score"], got["output"]) == (want["name"], want["score"], want["output"])
+    failed = next(t["output"] for t in found["tests"] if t["score"] == 0)
+    assert "  位置:       在" in failed and "  可能的错误: 输出上用了 softmax" in failed
