@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .contract import CLASS_NAMES
+
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 ENV_DATA_ROOT = "FCNN_DATA_ROOT"
 ENV_CACHE_DIR = "FCNN_CACHE_DIR"
@@ -258,10 +260,6 @@ class TensorBatches:
             yield self.split.images(start, start + step), labels[start : start + step].clone()
 
 
-# torchvision.datasets.FashionMNIST.classes, in label order
-CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-
-
 class SplitDataset:
     """Map-style dataset over a Split: (image (1,28,28), int label), as torchvision gives.
 
@@ -276,8 +274,8 @@ class SplitDataset:
 
     def __init__(self, split: Split, train: bool = True, root: str | None = None):
         self.split = split
-        self.classes = list(CLASSES)  # per object: code that edits them changes no other check's
-        self.class_to_idx = {name: index for index, name in enumerate(CLASSES)}
+        self.classes = list(CLASS_NAMES)  # per object: code that edits them changes no other check's
+        self.class_to_idx = {name: index for index, name in enumerate(CLASS_NAMES)}
         self.train = train
         self.root = root
         self._copies: dict = {}

@@ -9,6 +9,7 @@ are imported only when a run asks for checks.
 from __future__ import annotations
 
 import importlib
+import random
 from dataclasses import dataclass
 from typing import Callable
 
@@ -60,10 +61,10 @@ def checks_for(exercises) -> list[CheckSpec]:
     return [spec for spec in all_checks() if spec.exercise in exercises]
 
 
-def search(run: Callable, *, ranges: dict[str, tuple[int, int]], count: int, seed: int, first: tuple = ()) -> None:
+def search(run: Callable, *, ranges: dict[str, tuple[int, int]], count: int, seed: int) -> None:
     """Call ``run(**example)`` on generated integer examples; re-raise the smallest failure found.
 
-    The examples: ``first``, the least and the greatest of every range, then ``count`` draws of
+    The examples: the least and the greatest of every range, then ``count`` draws of
     a Random seeded with ``seed``. On the first CheckFailure, each argument in turn is lowered,
     the others kept: its minimum and the values just above it, then halves of the failing
     value, then a bisection between the last that passed and the first that failed (the least
@@ -73,11 +74,8 @@ def search(run: Callable, *, ranges: dict[str, tuple[int, int]], count: int, see
     process, the student's among them, so the same submission got other examples in a kernel
     than from its file (and it wrote .hypothesis/ into the folder being graded).
     """
-    import random
-
     draw = random.Random(seed)
-    examples = [dict(e) for e in first]
-    examples += [{k: lo for k, (lo, hi) in ranges.items()}, {k: hi for k, (lo, hi) in ranges.items()}]
+    examples = [{k: lo for k, (lo, hi) in ranges.items()}, {k: hi for k, (lo, hi) in ranges.items()}]
     examples += [{k: draw.randint(lo, hi) for k, (lo, hi) in ranges.items()} for _ in range(count)]
     for example in examples:
         failure = _failure_of(run, example)
@@ -86,27 +84,34 @@ def search(run: Callable, *, ranges: dict[str, tuple[int, int]], count: int, see
     else:
         return
     for key, (lo, _) in ranges.items():
-        value, halves = example[key], []
-        while value // 2 > lo:
-            value //= 2
-            halves.append(value)
-        passed = lo - 1  # the greatest value tried that passed
-        for candidate in sorted({*range(lo, min(lo + 8, example[key])), *halves, example[key]}):
-            smaller = _failure_of(run, {**example, key: candidate}) if candidate != example[key] else failure
-            if smaller is None:
-                passed = candidate
-                continue
-            failing = candidate
-            while failing - passed > 1:  # bisect between the last pass and the first failure
-                middle = (passed + failing) // 2
-                found = _failure_of(run, {**example, key: middle})
-                if found is None:
-                    passed = middle
-                else:
-                    failing, smaller = middle, found
-            example, failure = {**example, key: failing}, smaller
-            break
+        example, failure = _lowered(run, example, failure, key, lo)
     raise failure
+
+
+def _lowered(run: Callable, example: dict, failure: CheckFailure, key: str, lo: int):
+    """The example with ``key`` lowered as search() says, and its failure."""
+    value, halves = example[key], []
+    while value // 2 > lo:
+        value //= 2
+        halves.append(value)
+    passed = lo - 1  # the greatest value tried that passed
+    for candidate in sorted({*range(lo, min(lo + 8, example[key])), *halves}):
+        found = _failure_of(run, {**example, key: candidate})
+        if found is None:
+            passed = candidate
+            continue
+        failing, failure = candidate, found
+        break
+    else:
+        failing = example[key]
+    while failing - passed > 1:  # bisect between the last pass and the first failure
+        middle = (passed + failing) // 2
+        found = _failure_of(run, {**example, key: middle})
+        if found is None:
+            passed = middle
+        else:
+            failing, failure = middle, found
+    return {**example, key: failing}, failure
 
 
 def _failure_of(run: Callable, example: dict):
